@@ -1,0 +1,34 @@
+"""The header navigation: one list, each entry naming the roles that may use it."""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from accounts.models import Role
+
+ALL_ROLES = tuple(Role.values)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    roles: tuple[str, ...]
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+NAVIGATION = (
+    NavItem("Home", "home", ALL_ROLES),
+    NavItem("Organisations", "organisation_list", ALL_ROLES),
+    NavItem("Users", "user_list", (Role.ADMINISTRATOR,)),
+    NavItem("Django admin", "admin:index", (Role.ADMINISTRATOR,)),
+)
+
+
+def nav_items_for(user) -> list[NavItem]:
+    if not user.is_authenticated:
+        return []
+    return [item for item in NAVIGATION if user.has_role(*item.roles)]

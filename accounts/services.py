@@ -1,0 +1,57 @@
+from datetime import timedelta
+
+from axes.models import AccessFailureLog, AccessLog
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import VSO_ROLES, Role, User
+from commissioning.models import Organisation
+
+
+def axes_username(request, credentials) -> str:
+    """The key django-axes counts failures under: the email as typed, in lower case."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    return username.strip().lower()
+
+
+def user_validate_role(*, role: str, organisation: Organisation | None) -> None:
+    if role in VSO_ROLES:
+        if organisation is None:
+            raise ValidationError(
+                {"organisation": "A VSO lead or worker must belong to an organisation."}
+            )
+        if not organisation.is_voluntary:
+            raise ValidationError(
+                {"organisation": "A VSO lead or worker must belong to a voluntary organisation."}
+            )
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    full_name: str,
+    role: str,
+    password: str | None,
+    organisation: Organisation | None = None,
+    job_title: str = "",
+) -> User:
+    user_validate_role(role=role, organisation=organisation)
+    return User.objects.create_user(
+        email,
+        password,
+        full_name=full_name,
+        role=role,
+        organisation=organisation,
+        job_title=job_title,
+        is_superuser=role == Role.ADMINISTRATOR,
+    )
+
+
+def sign_in_records_prune(*, older_than: timedelta) -> int:
+    """Delete sign-in and failed-attempt records older than the retention period."""
+    cutoff = timezone.now() - older_than
+    logs, _ = AccessLog.objects.filter(attempt_time__lt=cutoff).delete()
+    failures, _ = AccessFailureLog.objects.filter(attempt_time__lt=cutoff).delete()
+    return logs + failures

@@ -1,0 +1,1 @@
+# Patients, referrals, concerns and episodes arrive with the referral intake issue.

@@ -1,0 +1,138 @@
+"""Named people for every role, and the embedded Redis when no REDIS_URL is given."""
+
+import os
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Role
+from tests.factories import OrganisationFactory, PlaceFactory, SystemFactory, UserFactory
+from vsocare import embedded
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's live_server tests
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedded_redis():
+    """The broker for this run: the embedded one unless REDIS_URL names a real server."""
+    server = None if os.environ.get("REDIS_URL") else embedded.ensure_redis()
+    yield
+    if server:
+        server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_manifest():
+    # Tests run with DEBUG off and whitenoise's manifest storage, as production does, so the
+    # manifest must exist; this also proves every vendored file collects (source maps included).
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+
+@pytest.fixture
+def system():
+    return SystemFactory()
+
+
+@pytest.fixture
+def northbridge(system):
+    return PlaceFactory(system=system, name="Northbridge")
+
+
+@pytest.fixture
+def red_cross(system, northbridge):
+    return OrganisationFactory(
+        system=system,
+        place=northbridge,
+        name="Eastern Red Cross Home from Hospital",
+        voluntary=True,
+    )
+
+
+@pytest.fixture
+def age_concern(system, northbridge):
+    return OrganisationFactory(
+        system=system, place=northbridge, name="Age Concern Eastmoor Befriending", voluntary=True
+    )
+
+
+@pytest.fixture
+def community_trust(system):
+    return OrganisationFactory(system=system, place=None, name="Eastern Community Health Services")
+
+
+@pytest.fixture
+def icb(system):
+    return OrganisationFactory(system=system, place=None, name="NHS Eastern Health ICB")
+
+
+@pytest.fixture
+def icc(community_trust):
+    return UserFactory(
+        email="ivy.carter@example.org",
+        full_name="Ivy Carter",
+        role=Role.ICC,
+        organisation=community_trust,
+    )
+
+
+@pytest.fixture
+def commissioner(icb):
+    return UserFactory(
+        email="colin.mensah@example.org",
+        full_name="Colin Mensah",
+        role=Role.COMMISSIONER,
+        organisation=icb,
+    )
+
+
+@pytest.fixture
+def red_cross_lead(red_cross):
+    return UserFactory(
+        email="vera.lewis@example.org",
+        full_name="Vera Lewis",
+        role=Role.VSO_LEAD,
+        organisation=red_cross,
+    )
+
+
+@pytest.fixture
+def red_cross_worker(red_cross):
+    return UserFactory(
+        email="wes.patel@example.org",
+        full_name="Wes Patel",
+        role=Role.VSO_WORKER,
+        organisation=red_cross,
+    )
+
+
+@pytest.fixture
+def other_lead(age_concern):
+    """The lead of another voluntary organisation, who must see nothing of the Red Cross's."""
+    return UserFactory(
+        email="olive.grant@example.org",
+        full_name="Olive Grant",
+        role=Role.VSO_LEAD,
+        organisation=age_concern,
+    )
+
+
+@pytest.fixture
+def administrator(icb):
+    return UserFactory(
+        email="ada.nwosu@example.org",
+        full_name="Ada Nwosu",
+        role=Role.ADMINISTRATOR,
+        organisation=icb,
+    )
+
+
+@pytest.fixture
+def user_for_role(icc, commissioner, red_cross_lead, red_cross_worker, administrator):
+    people = {
+        Role.ICC: icc,
+        Role.COMMISSIONER: commissioner,
+        Role.VSO_LEAD: red_cross_lead,
+        Role.VSO_WORKER: red_cross_worker,
+        Role.ADMINISTRATOR: administrator,
+    }
+    return people.__getitem__

@@ -1,0 +1,108 @@
+"""Settings refuse to start on a missing or malformed variable, naming it."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def manage(*args: str, **overrides: str) -> subprocess.CompletedProcess:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "SESSION_", "AXES_", "CELERY_"))
+    }
+    # Point at the servers this run already uses, so the child starts nothing of its own.
+    env.update(DATABASE_URL=settings.DATABASE_URL, REDIS_URL=settings.REDIS_URL)
+    env.update(overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DJANGO_DEBUG", "banana"),
+        ("DJANGO_ENV", "staging"),
+        ("SESSION_IDLE_MINUTES", "half an hour"),
+        ("SESSION_IDLE_MINUTES", "0"),
+        ("AXES_FAILURE_LIMIT", "many"),
+        ("DATABASE_URL", "mysql://root@localhost/vsocare"),
+        ("REDIS_URL", "localhost:6379"),
+        ("DJANGO_SECRET_KEY", "too-short"),
+        ("REDIS_URL", "unix:///tmp/redis.sock"),
+        ("LOG_LEVEL", "CHATTY"),
+        ("EMAIL_URL", "pigeon://loft"),
+        ("DJANGO_CSRF_TRUSTED_ORIGINS", "vsocare.example.nhs.uk"),
+        ("CELERY_TASK_SOFT_TIME_LIMIT", "5000"),
+    ],
+)
+def test_a_malformed_variable_stops_start_up_and_is_named(variable, value):
+    result = manage("check", **{variable: value})
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "variable", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"]
+)
+def test_production_refuses_to_start_without_its_required_variables(variable):
+    required = {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
+        "DJANGO_ALLOWED_HOSTS": "vsocare.example.nhs.uk",
+    }
+    required[variable] = ""
+
+    result = manage("check", DJANGO_ENV="production", **required)
+
+    assert result.returncode != 0
+    assert variable in result.stderr.splitlines()[-1]
+
+
+def test_production_refuses_debug():
+    result = manage(
+        "check",
+        DJANGO_ENV="production",
+        DJANGO_DEBUG="true",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
+        DJANGO_ALLOWED_HOSTS="vsocare.example.nhs.uk",
+    )
+
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG" in result.stderr.splitlines()[-1]
+
+
+def test_production_passes_the_deployment_checklist_with_no_warnings():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
+        DJANGO_ALLOWED_HOSTS="vsocare.example.nhs.uk",
+    )
+
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "System check identified no issues" in result.stdout
+
+
+def test_development_without_the_production_settings_fails_the_deployment_checklist():
+    # Proves the check above can fail: the development defaults are not production-safe.
+    result = manage("check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode != 0

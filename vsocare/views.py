@@ -1,0 +1,65 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from accounts.models import Role
+from accounts.permissions import role_required
+from accounts.selectors import colleagues_of, user_counts_by_role
+from commissioning.selectors import organisation_counts_by_place
+from vsocare.health import broker_answers, database_answers
+
+ROLE_HOMES = {
+    Role.ICC: "icc_home",
+    Role.COMMISSIONER: "commissioner_home",
+    Role.VSO_LEAD: "vso_lead_home",
+    Role.VSO_WORKER: "vso_worker_home",
+    Role.ADMINISTRATOR: "administrator_home",
+}
+
+
+@login_required
+def home(request):
+    return redirect(ROLE_HOMES[request.user.role])
+
+
+@role_required(Role.ICC)
+def icc_home(request):
+    return render(request, "home/icc.html", {"place_counts": organisation_counts_by_place()})
+
+
+@role_required(Role.COMMISSIONER)
+def commissioner_home(request):
+    return render(
+        request, "home/commissioner.html", {"place_counts": organisation_counts_by_place()}
+    )
+
+
+@role_required(Role.VSO_LEAD)
+def vso_lead_home(request):
+    return render(request, "home/vso_lead.html", {"colleagues": colleagues_of(request.user)})
+
+
+@role_required(Role.VSO_WORKER)
+def vso_worker_home(request):
+    return render(request, "home/vso_worker.html", {"colleagues": colleagues_of(request.user)})
+
+
+@role_required(Role.ADMINISTRATOR)
+def administrator_home(request):
+    return render(request, "home/administrator.html", {"role_counts": user_counts_by_role()})
+
+
+@never_cache
+@require_GET
+def health(request):
+    checks = {
+        "database": database_answers(),
+        "broker": broker_answers(url=settings.CELERY_BROKER_URL),
+    }
+    healthy = all(checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "failing", **checks}, status=200 if healthy else 503
+    )
