@@ -22,7 +22,10 @@ class NavItem:
 
 NAVIGATION = (
     NavItem("Home", "home", ALL_ROLES),
+    NavItem("Directory", "directory", ALL_ROLES),
     NavItem("Organisations", "organisation_list", ALL_ROLES),
+    NavItem("Frameworks", "framework_list", (Role.COMMISSIONER, Role.ADMINISTRATOR)),
+    NavItem("Specifications", "specification_list", (Role.COMMISSIONER, Role.ADMINISTRATOR)),
     NavItem("Users", "user_list", (Role.ADMINISTRATOR,)),
     NavItem("Django admin", "admin:index", (Role.ADMINISTRATOR,)),
 )

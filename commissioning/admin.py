@@ -1,6 +1,26 @@
 from django.contrib import admin
 
-from commissioning.models import Neighbourhood, Organisation, Place, System
+from commissioning.models import (
+    CommissioningFramework,
+    Need,
+    Neighbourhood,
+    Organisation,
+    OutcomeMeasure,
+    Place,
+    Service,
+    ServiceSpecification,
+    System,
+)
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    readonly_fields = ["created_at", "created_by", "updated_at", "updated_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 class PlaceInline(admin.TabularInline):
@@ -26,14 +46,48 @@ class PlaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedAdmin):
     list_display = ["name", "sector", "kind", "place", "active", "last_verified_on"]
     list_filter = ["sector", "kind", "place", "active"]
     search_fields = ["name", "charity_number"]
-    readonly_fields = ["created_at", "created_by", "updated_at", "updated_by"]
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+
+@admin.register(Service)
+class ServiceAdmin(AuditedAdmin):
+    list_display = ["name", "organisation", "status", "last_verified_on"]
+    list_filter = ["status", "organisation__sector"]
+    search_fields = ["name", "organisation__name"]
+
+
+@admin.register(Need)
+class NeedAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "group", "position"]
+    list_filter = ["group"]
+
+
+@admin.register(OutcomeMeasure)
+class OutcomeMeasureAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "scoring", "position"]
+
+
+@admin.register(CommissioningFramework)
+class FrameworkAdmin(AuditedAdmin):
+    list_display = ["name", "system", "starts_on", "ends_on"]
+
+
+@admin.register(ServiceSpecification)
+class SpecificationAdmin(AuditedAdmin):
+    """Read-only here: versions change through the commissioner's screens, which keep the
+    one-active-version rule and the history of retired versions."""
+
+    list_display = ["service", "version", "status", "max_urgency", "monthly_capacity"]
+    list_filter = ["status", "framework"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

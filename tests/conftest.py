@@ -28,6 +28,27 @@ def static_manifest():
     call_command("collectstatic", "--noinput", verbosity=0)
 
 
+def _ensure_starting_codes():
+    from commissioning.codes import add_starting_codes
+    from commissioning.models import Need, OutcomeMeasure
+
+    add_starting_codes(Need, OutcomeMeasure)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # The codes come from a data migration; a transactional test (the browser tests) empties
+    # every table when it ends, and --reuse-db would carry that into the next run.
+    with django_db_blocker.unblock():
+        _ensure_starting_codes()
+
+
+@pytest.fixture
+def starting_codes(transactional_db):
+    """For transactional tests, which start after another may have emptied the tables."""
+    _ensure_starting_codes()
+
+
 @pytest.fixture
 def system():
     return SystemFactory()

@@ -1,7 +1,20 @@
+import datetime
+from decimal import Decimal
+
 import factory
 
 from accounts.models import Role, User
-from commissioning.models import Organisation, Place, Sector, System, VsoKind
+from commissioning.codes import ServiceStatus, SpecificationStatus, Urgency
+from commissioning.models import (
+    CommissioningFramework,
+    Organisation,
+    Place,
+    Sector,
+    Service,
+    ServiceSpecification,
+    System,
+    VsoKind,
+)
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -48,3 +61,58 @@ class UserFactory(factory.django.DjangoModelFactory):
     organisation = factory.SubFactory(OrganisationFactory)
     is_superuser = factory.LazyAttribute(lambda o: o.role == Role.ADMINISTRATOR)
     password = factory.django.Password(TEST_PASSWORD)
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+        skip_postgeneration_save = True
+
+    organisation = factory.SubFactory(OrganisationFactory, voluntary=True)
+    name = factory.Sequence(lambda n: f"Service {n}")
+    description = "Practical help at home for people leaving hospital."
+    needs = factory.LazyFunction(lambda: ["home_help", "hospital_discharge_support"])
+    eligibility = "Adults leaving hospital who live in the area."
+    status = ServiceStatus.ACTIVE
+
+
+class FrameworkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CommissioningFramework
+        django_get_or_create = ["system", "name"]
+
+    system = factory.SubFactory(SystemFactory)
+    name = "Voluntary Sector Commissioning Framework 2026-29"
+    objectives = "Voluntary organisations bridge health and social care; they do not replace them."
+    outcome_measures = factory.LazyFunction(lambda: ["wemwbs", "goals"])
+    starts_on = datetime.date(2026, 4, 1)
+    ends_on = datetime.date(2029, 3, 31)
+
+
+class SpecificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceSpecification
+
+    service = factory.SubFactory(ServiceFactory)
+    framework = factory.SubFactory(
+        FrameworkFactory, system=factory.SelfAttribute("..service.organisation.system")
+    )
+    version = factory.Sequence(lambda n: n + 1)
+    status = SpecificationStatus.ACTIVE
+    eligibility = "Adults aged 18 or over leaving hospital."
+    min_age = 18
+    activities_in_remit = factory.LazyFunction(
+        lambda: ["home_help", "shopping", "hospital_discharge_support", "befriending"]
+    )
+    activities_excluded = factory.LazyFunction(
+        lambda: ["personal_care", "clinical_task", "emergency_response"]
+    )
+    max_urgency = Urgency.URGENT
+    monthly_capacity = 40
+    max_episode_weeks = 6
+    response_target_hours = 48
+    max_interim_cover_days = 14
+    outcome_measures = factory.LazyFunction(lambda: ["wemwbs", "goals"])
+    funding_gbp = Decimal("85000.00")
+    starts_on = datetime.date(2026, 4, 1)
+    ends_on = datetime.date(2027, 3, 31)

@@ -13,5 +13,6 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("", include("accounts.urls")),
     path("", include("commissioning.urls")),
+    path("", include("commissioning.urls_open_data")),
     path("admin/", admin.site.urls),
 ]

@@ -6,7 +6,11 @@ from axe_playwright_python.sync_playwright import Axe
 from accounts.models import Role
 from tests.factories import TEST_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("starting_codes"),
+]
 
 HEADINGS = {
     Role.ICC: "Your referrals",
@@ -73,3 +77,25 @@ def test_the_skip_link_is_the_first_thing_the_keyboard_reaches(page, live_server
     page.keyboard.press("Enter")
 
     assert page.evaluate("document.activeElement.id") == "main-content"
+
+
+def test_the_directory_and_a_specification_have_no_accessibility_violations(
+    page, live_server, icc, red_cross, system
+):
+    from tests.factories import FrameworkFactory, ServiceFactory, SpecificationFactory
+
+    service = ServiceFactory(organisation=red_cross, name="Home from Hospital")
+    spec = SpecificationFactory(service=service, framework=FrameworkFactory(system=system))
+    page.goto(f"{live_server.url}/sign-in/")
+    page.get_by_label("Email address").fill(icc.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name=HEADINGS[Role.ICC]).wait_for()
+
+    page.goto(f"{live_server.url}/directory/?need=home_help")
+    assert page.get_by_role("heading", name="Home from Hospital").is_visible()
+    assert_accessible(page)
+
+    page.goto(f"{live_server.url}/commissioning/specifications/{spec.pk}/")
+    assert page.get_by_text("Accepts urgent referrals and below").is_visible()
+    assert_accessible(page)

@@ -1,0 +1,220 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row
+from django import forms
+
+from commissioning.codes import Urgency
+from commissioning.models import (
+    SPECIFICATION_FIELDS,
+    CommissioningFramework,
+    Need,
+    Organisation,
+    OutcomeMeasure,
+    Place,
+    Sector,
+    Service,
+    ServiceSpecification,
+)
+from commissioning.services import LISTING_FIELDS
+from commissioning.validation import specification_errors
+
+
+def need_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Needs grouped as DOMAIN.md groups them, for grouped checkboxes and selects."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for need in Need.objects.all():
+        groups.setdefault(need.get_group_display(), []).append((need.code, need.label))
+    return list(groups.items())
+
+
+def flat_need_choices() -> list[tuple[str, str]]:
+    return list(Need.objects.values_list("code", "label"))
+
+
+def outcome_choices() -> list[tuple[str, str]]:
+    return list(OutcomeMeasure.objects.values_list("code", "label"))
+
+
+class CodeChoiceField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+
+class StaleCheckMixin(forms.Form):
+    """Carries the version of the record the person opened, so a later save can tell if
+    someone else saved in between."""
+
+    updated_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
+
+class DirectorySearchForm(forms.Form):
+    text = forms.CharField(label="Search", required=False, max_length=200)
+    need = forms.ChoiceField(label="Need", required=False)
+    place = forms.ModelChoiceField(
+        label="Place", queryset=Place.objects.order_by("name"), required=False,
+        empty_label="Any place",
+    )  # fmt: skip
+    age = forms.IntegerField(label="Patient's age", required=False, min_value=0, max_value=120)
+    sector = forms.ChoiceField(
+        label="Sector", required=False, choices=[("", "Any sector"), *Sector.choices]
+    )
+    include_closed = forms.BooleanField(
+        label="Include inactive and defunct services", required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["need"].choices = [("", "Any need"), *need_choices()]
+
+
+class FrameworkForm(forms.ModelForm):
+    outcome_measures = CodeChoiceField(label="Outcome measures VSOs must report", required=False)
+
+    class Meta:
+        model = CommissioningFramework
+        fields = ["name", "objectives", "outcome_measures", "starts_on", "ends_on"]
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}),
+            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "objectives": forms.Textarea(attrs={"rows": 5}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["outcome_measures"].choices = outcome_choices()
+
+    def clean(self):
+        cleaned = super().clean()
+        starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            self.add_error("ends_on", "The framework ends before it starts.")
+        return cleaned
+
+
+class SpecificationForm(StaleCheckMixin, forms.ModelForm):
+    activities_in_remit = CodeChoiceField(label="Activities in remit", required=False)
+    activities_excluded = CodeChoiceField(
+        label="Activities excluded",
+        required=False,
+        help_text="Work the service must not be asked to do, such as personal care.",
+    )
+    outcome_measures = CodeChoiceField(label="Outcome measures to report", required=False)
+    max_urgency = forms.ChoiceField(label="Highest urgency accepted", choices=Urgency.choices)
+
+    class Meta:
+        model = ServiceSpecification
+        fields = list(SPECIFICATION_FIELDS)
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}),
+            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "eligibility": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, system=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("activities_in_remit", "activities_excluded"):
+            self.fields[name].choices = need_choices()
+        self.fields["outcome_measures"].choices = outcome_choices()
+        if system is not None:
+            self.fields["framework"].queryset = CommissioningFramework.objects.filter(system=system)
+        if self.instance.pk:
+            self.fields["updated_at"].initial = self.instance.updated_at
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            "updated_at",
+            Fieldset(
+                "Who it is for",
+                "framework",
+                "eligibility",
+                "not_eligible_for_social_care",
+                Row(Column("min_age"), Column("max_age")),
+            ),
+            Fieldset(
+                "What the service does and does not do",
+                Row(Column("activities_in_remit"), Column("activities_excluded")),
+            ),
+            Fieldset(
+                "Limits",
+                Row(Column("max_urgency"), Column("monthly_capacity")),
+                Row(
+                    Column("max_episode_weeks"),
+                    Column("response_target_hours"),
+                    Column("max_interim_cover_days"),
+                ),
+            ),
+            Fieldset(
+                "Outcomes and contract",
+                "outcome_measures",
+                Row(Column("funding_gbp"), Column("starts_on"), Column("ends_on")),
+            ),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        # The same checks the file import makes, so both give the same words.
+        for field, messages in specification_errors(cleaned).items():
+            for message in messages:
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, message)
+        return cleaned
+
+    def _post_clean(self):
+        # Saving goes through the service, which owns versioning; skip ModelForm's
+        # instance validation, which would check constraints on a half-built version.
+        pass
+
+
+class ListingForm(StaleCheckMixin, forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = list(LISTING_FIELDS)
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "dbs_checks_expire_on": forms.DateInput(attrs={"type": "date"}),
+            "insurance_expires_on": forms.DateInput(attrs={"type": "date"}),
+            "safeguarding_policy_review_on": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["updated_at"].initial = self.instance.updated_at
+
+
+class ServiceListingForm(StaleCheckMixin, forms.ModelForm):
+    needs = CodeChoiceField(label="Needs this service meets", required=False)
+
+    class Meta:
+        model = Service
+        fields = [
+            "name",
+            "description",
+            "needs",
+            "places",
+            "eligibility",
+            "min_age",
+            "max_age",
+            "status",
+            "url",
+            "email",
+            "phone",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "eligibility": forms.Textarea(attrs={"rows": 3}),
+            "places": forms.CheckboxSelectMultiple,
+        }
+        help_texts = {"places": "Leave all unticked if the service covers the whole system."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["needs"].choices = need_choices()
+        self.fields["places"].queryset = Place.objects.filter(
+            system_id=self.instance.organisation.system_id
+        )
+        self.fields["updated_at"].initial = self.instance.updated_at
+
+    def clean(self):
+        cleaned = super().clean()
+        min_age, max_age = cleaned.get("min_age"), cleaned.get("max_age")
+        if min_age is not None and max_age is not None and max_age < min_age:
+            self.add_error("max_age", f"The maximum age is below the minimum age ({min_age}).")
+        return cleaned

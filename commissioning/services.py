@@ -1,0 +1,201 @@
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from commissioning.codes import SpecificationStatus
+from commissioning.models import (
+    SPECIFICATION_FIELDS,
+    CommissioningFramework,
+    Organisation,
+    Service,
+    ServiceSpecification,
+)
+from commissioning.validation import specification_errors
+
+# What a VSO lead may change in their own organisation's listing: its public description and
+# the dates that show it is safe to refer to. Never its sector, its kind or its specification.
+LISTING_FIELDS = (
+    "description",
+    "website",
+    "email",
+    "phone",
+    "safeguarding_lead",
+    "dbs_checks_expire_on",
+    "insurance_expires_on",
+    "safeguarding_policy_review_on",
+)
+
+
+class StaleWrite(Exception):
+    """Someone else saved the record after this person opened it."""
+
+
+def _check_fresh(instance, expected_updated_at) -> None:
+    if expected_updated_at is not None and instance.updated_at != expected_updated_at:
+        raise StaleWrite(
+            f"{instance} was changed by someone else while you were editing it. "
+            "Your changes have not been saved: reload it and make them again."
+        )
+
+
+def _raise_if_invalid(data: dict) -> None:
+    errors = specification_errors(data)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def specification_create_draft(*, service: Service, user, **fields) -> ServiceSpecification:
+    if not service.organisation.is_voluntary:
+        raise ValidationError("Specifications are for voluntary sector services only.")
+    _raise_if_invalid(fields)
+    # Lock the service so two commissioners starting a draft at once cannot take one number.
+    Service.objects.select_for_update().get(pk=service.pk)
+    latest = service.specifications.aggregate(n=Max("version"))["n"] or 0
+    return ServiceSpecification.objects.create(
+        service=service,
+        version=latest + 1,
+        status=SpecificationStatus.DRAFT,
+        created_by=user,
+        updated_by=user,
+        **{field: fields[field] for field in SPECIFICATION_FIELDS if field in fields},
+    )
+
+
+@transaction.atomic
+def specification_update_draft(
+    *, specification: ServiceSpecification, user, expected_updated_at=None, **fields
+) -> ServiceSpecification:
+    specification = ServiceSpecification.objects.select_for_update().get(pk=specification.pk)
+    if not specification.is_draft:
+        raise ValidationError(
+            "A published version cannot be changed; start a new version from it instead."
+        )
+    _check_fresh(specification, expected_updated_at)
+    merged = {field: getattr(specification, field) for field in SPECIFICATION_FIELDS}
+    merged.update((field, fields[field]) for field in SPECIFICATION_FIELDS if field in fields)
+    _raise_if_invalid(merged)
+    for field, value in merged.items():
+        setattr(specification, field, value)
+    specification.updated_by = user
+    specification.save()
+    return specification
+
+
+def specification_copy_as_draft(
+    *, specification: ServiceSpecification, user
+) -> ServiceSpecification:
+    """A new draft version that starts as a copy of this one."""
+    return specification_create_draft(
+        service=specification.service,
+        user=user,
+        **{field: getattr(specification, field) for field in SPECIFICATION_FIELDS},
+    )
+
+
+@transaction.atomic
+def specification_publish(*, specification: ServiceSpecification, user) -> ServiceSpecification:
+    """Make a draft the active version; the version it replaces is retired, never deleted."""
+    Service.objects.select_for_update().get(pk=specification.service_id)
+    specification = ServiceSpecification.objects.get(pk=specification.pk)
+    if not specification.is_draft:
+        raise ValidationError({"status": "Only a draft can be published."})
+    _raise_if_invalid({f: getattr(specification, f) for f in SPECIFICATION_FIELDS})
+    now = timezone.now()
+    ServiceSpecification.objects.filter(
+        service_id=specification.service_id, status=SpecificationStatus.ACTIVE
+    ).update(status=SpecificationStatus.RETIRED, retired_at=now, updated_at=now, updated_by=user)
+    specification.status = SpecificationStatus.ACTIVE
+    specification.published_at = now
+    specification.updated_by = user
+    specification.save()
+    return specification
+
+
+@transaction.atomic
+def specification_retire(*, specification: ServiceSpecification, user) -> ServiceSpecification:
+    specification = ServiceSpecification.objects.select_for_update().get(pk=specification.pk)
+    if specification.status != SpecificationStatus.ACTIVE:
+        raise ValidationError({"status": "Only the active version can be retired."})
+    specification.status = SpecificationStatus.RETIRED
+    specification.retired_at = timezone.now()
+    specification.updated_by = user
+    specification.save()
+    return specification
+
+
+def framework_save(
+    *, framework: CommissioningFramework, user, expected_updated_at=None
+) -> CommissioningFramework:
+    with transaction.atomic():
+        if framework.pk:
+            current = CommissioningFramework.objects.select_for_update().get(pk=framework.pk)
+            _check_fresh(current, expected_updated_at)
+        else:
+            framework.created_by = user
+        framework.updated_by = user
+        try:
+            framework.save()
+        except IntegrityError:
+            raise ValidationError(
+                {"name": "There is already a framework with this name."}
+            ) from None
+    return framework
+
+
+@transaction.atomic
+def organisation_listing_update(
+    *, organisation: Organisation, user, expected_updated_at=None, **fields
+) -> Organisation:
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    _check_fresh(organisation, expected_updated_at)
+    for field in LISTING_FIELDS:
+        if field in fields:
+            setattr(organisation, field, fields[field])
+    organisation.updated_by = user
+    organisation.save()
+    return organisation
+
+
+@transaction.atomic
+def organisation_verify(*, organisation: Organisation, user) -> Organisation:
+    """The lead confirms the listing and every active service in it are still right today."""
+    today = timezone.localdate()
+    organisation.last_verified_on = today
+    organisation.updated_by = user
+    organisation.save(update_fields=["last_verified_on", "updated_by", "updated_at"])
+    organisation.services.filter(status="active").update(
+        last_verified_on=today, updated_by=user, updated_at=timezone.now()
+    )
+    return organisation
+
+
+SERVICE_LISTING_FIELDS = (
+    "name",
+    "description",
+    "needs",
+    "eligibility",
+    "min_age",
+    "max_age",
+    "status",
+    "url",
+    "email",
+    "phone",
+)
+
+
+@transaction.atomic
+def service_listing_update(
+    *, service: Service, user, places=None, expected_updated_at=None, **fields
+) -> Service:
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    _check_fresh(service, expected_updated_at)
+    for field in SERVICE_LISTING_FIELDS:
+        if field in fields:
+            setattr(service, field, fields[field])
+    service.updated_by = user
+    service.save()
+    if places is not None:
+        service.places.set(places)
+    return service
