@@ -1,5 +1,5 @@
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.exceptions import PermissionDenied
@@ -19,7 +19,9 @@ from commissioning.models import (
     Sector,
     Service,
     ServiceSpecification,
+    System,
 )
+from referrals.models import CAPACITY_STATUSES, Referral
 
 COMMISSIONING_ROLES = (Role.COMMISSIONER, Role.ADMINISTRATOR)
 # A listing nobody has confirmed for this long may describe a service that no longer exists.
@@ -159,6 +161,35 @@ def active_specifications_for(services) -> dict[int, ServiceSpecification]:
         service__in=services, status=SpecificationStatus.ACTIVE
     ).select_related("framework")
     return {spec.service_id: spec for spec in specs}
+
+
+def month_bounds(on_date: date) -> tuple[datetime, datetime]:
+    """The start of the calendar month (Europe/London) holding the date, and of the next."""
+    start = date(on_date.year, on_date.month, 1)
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return (
+        timezone.make_aware(datetime.combine(start, time.min)),
+        timezone.make_aware(datetime.combine(following, time.min)),
+    )
+
+
+def capacity_used(*, services, on_date: date) -> dict[int, int]:
+    """Referrals counted against each service's monthly capacity in the month of the date.
+
+    Declined and withdrawn referrals took none of it; everything else did.
+    """
+    start, end = month_bounds(on_date)
+    return dict(
+        Referral.objects.filter(
+            service__in=services,
+            referred_at__gte=start,
+            referred_at__lt=end,
+            status__in=CAPACITY_STATUSES,
+        )
+        .values_list("service")
+        .annotate(n=Count("id"))
+        .values_list("service", "n")
+    )
 
 
 def need_labels() -> dict[str, str]:
@@ -325,6 +356,17 @@ def service_remit_check(
                     _clause(spec, "activities in remit", named(spec.activities_in_remit)),
                 )
             )
+    if spec.monthly_capacity is not None:
+        used = capacity_used(services=[service], on_date=on_date).get(service.pk, 0)
+        if used >= spec.monthly_capacity:
+            reasons.append(
+                RemitReason(
+                    "capacity",
+                    f"The service has already had {used} referrals in {on_date:%B %Y}; it is "
+                    f"commissioned for {spec.monthly_capacity} a month.",
+                    _clause(spec, "monthly capacity", str(spec.monthly_capacity)),
+                )
+            )
     if patient_age is not None:
         if spec.min_age is not None and patient_age < spec.min_age:
             reasons.append(
@@ -398,6 +440,7 @@ class DirectoryEntry:
     urgency_limit: str
     terms: list[str]
     warnings: list[str]
+    capacity_left: int | None = None
 
 
 def _urgency_limit(spec: ServiceSpecification | None) -> str:
@@ -439,6 +482,7 @@ def directory_entries(*, services: list[Service], today: date) -> list[Directory
     """Remit and warnings for a page of services, in a fixed number of queries."""
     specs = active_specifications_for(services)
     labels = need_labels()
+    used = capacity_used(services=services, on_date=today)
     entries = []
     for service in services:
         spec = specs.get(service.pk)
@@ -448,6 +492,14 @@ def directory_entries(*, services: list[Service], today: date) -> list[Directory
             warnings.insert(0, f"This service is {service.get_status_display().lower()}.")
         if service.organisation.is_voluntary and spec is None:
             warnings.append("No specification is in force: this service is not commissioned.")
+        capacity_left = None
+        if spec and spec.monthly_capacity is not None:
+            capacity_left = max(spec.monthly_capacity - used.get(service.pk, 0), 0)
+            if capacity_left == 0:
+                warnings.append(
+                    "No capacity left this month: a referral now would be beyond what the "
+                    "service is commissioned for."
+                )
         entries.append(
             DirectoryEntry(
                 service=service,
@@ -459,6 +511,7 @@ def directory_entries(*, services: list[Service], today: date) -> list[Directory
                 urgency_limit=_urgency_limit(spec) if service.organisation.is_voluntary else "",
                 terms=_terms(spec),
                 warnings=warnings,
+                capacity_left=capacity_left,
             )
         )
     return entries
@@ -477,8 +530,6 @@ def specification_in_words(spec: ServiceSpecification) -> DirectoryEntry:
 
 def system_for(user):
     """The system a person works in: their organisation's, or the only one there is."""
-    from commissioning.models import System
-
     if user.organisation_id:
         return user.organisation.system
     return System.objects.order_by("pk").first()

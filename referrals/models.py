@@ -1,1 +1,230 @@
-# Patients, referrals, concerns and episodes arrive with the referral intake issue.
+import pghistory
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import BrinIndex
+from django.db import models
+from django.db.models import F, Q
+
+from commissioning.codes import Urgency
+from commissioning.models import Organisation, Place, Sector, Service
+from vsocare.models import AuditedModel
+
+
+class ReferralSource(models.TextChoices):
+    GP = "gp", "GP"
+    MDT_HUB = "mdt_hub", "MDT hub"
+    ICC = "icc", "Integrated care coordinator"
+    SOCIAL_PRESCRIBER = "social_prescriber", "Social prescriber"
+    VOLUNTARY_SECTOR = "voluntary_sector", "Voluntary sector"
+    SELF_OR_FAMILY = "self_or_family", "Self or family"
+    SOCIAL_CARE = "social_care", "Social care"
+    PARAMEDIC = "paramedic", "Paramedic"
+    RESIDENTIAL_HOME = "residential_home", "Residential home"
+    OTHER = "other", "Other"
+
+
+class ReferralStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    IN_PROGRESS = "in_progress", "In progress"
+    CLOSED = "closed", "Closed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+# Still someone's to act on: the patient has not been seen to the end.
+OPEN_STATUSES = (ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS)
+# A declined or withdrawn referral took none of the service's commissioned capacity.
+CAPACITY_STATUSES = (*OPEN_STATUSES, ReferralStatus.CLOSED)
+
+
+@pghistory.track()
+class Patient(AuditedModel):
+    # Validated (10 digits, modulus 11) by the forms and imports; the database holds the shape.
+    nhs_number = models.CharField("NHS number", max_length=10, unique=True)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    postcode = models.CharField(max_length=8)
+    lives_alone = models.BooleanField(default=False)
+    is_carer = models.BooleanField("is a carer", default=False)
+    is_cared_for = models.BooleanField("is cared for", default=False)
+    consent_to_share = models.BooleanField(default=False)
+    consent_recorded_on = models.DateField(null=True, blank=True)
+    consent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(nhs_number__regex=r"^[0-9]{10}$"), name="patient_nhs_number_ten_digits"
+            ),
+            # Consent to share is only worth anything if we know when it was given.
+            models.CheckConstraint(
+                condition=Q(consent_to_share=False) | Q(consent_recorded_on__isnull=False),
+                name="patient_consent_has_a_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def nhs_number_display(self) -> str:
+        """As NHS staff read it aloud: 999 123 4567."""
+        return f"{self.nhs_number[:3]} {self.nhs_number[3:6]} {self.nhs_number[6:]}"
+
+
+def code_array() -> ArrayField:
+    return ArrayField(models.CharField(max_length=50), default=list, blank=True)
+
+
+@pghistory.track()
+class Referral(AuditedModel):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals_made"
+    )
+    # The referrer's team at the time: reports count by it, and a person may move teams.
+    referrer_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="referrals_made"
+    )
+    place = models.ForeignKey(
+        Place, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    source = models.CharField(max_length=20, choices=ReferralSource.choices)
+    destination_sector = models.CharField(max_length=20, choices=Sector.choices)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="referrals_received"
+    )
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    needs = code_array()
+    activities = code_array()
+    urgency = models.CharField(max_length=10, choices=Urgency.choices)
+    reason = models.TextField(blank=True)
+
+    status = models.CharField(
+        max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.RECEIVED
+    )
+    referred_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decline_reason = models.TextField(blank=True)
+    first_contact_at = models.DateTimeField(null=True, blank=True)
+    first_contact_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.TextField(blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawal_reason = models.TextField(blank=True)
+
+    # When a statutory service declined or disputed the need first ("not health, it's social
+    # care"): the gap the voluntary sector is being asked to bridge.
+    statutory_declined_by = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="declined_first",
+    )
+    statutory_decline_reason = models.TextField(blank=True)
+    interim_cover_for = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="interim_cover"
+    )
+
+    out_of_remit = models.BooleanField(default=False)
+    remit_reasons = models.JSONField(default=list, blank=True)
+    override_reason = models.TextField(blank=True)
+
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # Bumped on every change; a save that names an older version is refused, so two people
+    # changing one referral at once cannot overwrite each other.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-referred_at"]
+        indexes = [
+            # Reports scan by date range over millions of append-mostly rows.
+            BrinIndex(fields=["referred_at"], name="referral_referred_at_brin"),
+            models.Index(fields=["service", "referred_at"], name="referral_service_date"),
+            models.Index(fields=["organisation", "status"], name="referral_org_status"),
+            models.Index(
+                fields=["referrer_organisation", "referred_at"], name="referral_team_date"
+            ),
+            models.Index(fields=["patient", "status"], name="referral_patient_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ReferralStatus.values), name="referral_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(urgency__in=Urgency.values), name="referral_urgency_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=ReferralSource.values), name="referral_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(destination_sector__in=Sector.values), name="referral_sector_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(destination_sector=Sector.VOLUNTARY) | Q(service__isnull=False),
+                name="referral_voluntary_needs_service",
+            ),
+            models.CheckConstraint(
+                condition=Q(interim_cover_for__isnull=True)
+                | Q(destination_sector=Sector.VOLUNTARY),
+                name="referral_only_voluntary_covers",
+            ),
+            # An out-of-remit referral is only sent with a written reason, which reports show.
+            models.CheckConstraint(
+                condition=Q(out_of_remit=False) | ~Q(override_reason=""),
+                name="referral_override_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ReferralStatus.DECLINED) | ~Q(decline_reason=""),
+                name="referral_decline_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_contact_at__isnull=True)
+                | Q(first_contact_at__gte=F("referred_at")),
+                name="referral_contact_after_referral",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("referred_at")),
+                name="referral_closed_after_referral",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def reference(self) -> str:
+        """Short enough to read down the phone: R-000123."""
+        return f"R-{self.pk:06d}" if self.pk else "R-new"
+
+    @staticmethod
+    def pk_from_reference(reference: str) -> int | None:
+        text = reference.strip().upper().removeprefix("R-").removeprefix("R")
+        return int(text) if text.isdigit() else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES

@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from accounts.models import Role, User
 from commissioning.codes import ServiceStatus, SpecificationStatus, Urgency
@@ -15,6 +16,8 @@ from commissioning.models import (
     System,
     VsoKind,
 )
+from referrals.models import Patient, Referral, ReferralSource, ReferralStatus
+from vsocare.nhs import synthetic_nhs_number
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -116,3 +119,33 @@ class SpecificationFactory(factory.django.DjangoModelFactory):
     funding_gbp = Decimal("85000.00")
     starts_on = datetime.date(2026, 4, 1)
     ends_on = datetime.date(2027, 3, 31)
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    nhs_number = factory.Sequence(synthetic_nhs_number)
+    given_name = factory.Faker("first_name", locale="en_GB")
+    family_name = factory.Faker("last_name", locale="en_GB")
+    date_of_birth = datetime.date(1938, 5, 17)
+    postcode = "EH1 1AA"
+    lives_alone = True
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Referral
+
+    patient = factory.SubFactory(PatientFactory)
+    referrer = factory.SubFactory(UserFactory, role=Role.ICC)
+    referrer_organisation = factory.SelfAttribute("referrer.organisation")
+    source = ReferralSource.ICC
+    service = factory.SubFactory(ServiceFactory)
+    organisation = factory.SelfAttribute("service.organisation")
+    destination_sector = factory.SelfAttribute("organisation.sector")
+    needs = factory.LazyFunction(lambda: ["shopping"])
+    activities = factory.LazyFunction(lambda: ["shopping"])
+    urgency = Urgency.SOON
+    status = ReferralStatus.RECEIVED
+    referred_at = factory.LazyFunction(timezone.now)

@@ -103,7 +103,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 for _origin in CSRF_TRUSTED_ORIGINS:
     if not _origin.startswith(("https://", "http://")):
         raise ImproperlyConfigured(
-            f"DJANGO_CSRF_TRUSTED_ORIGINS entries must start https://, not {_origin!r}"
+            f"DJANGO_CSRF_TRUSTED_ORIGINS entries must start https:// or http://, not {_origin!r}"
         )
 
 INSTALLED_APPS = [
@@ -118,7 +118,10 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "django_celery_beat",
-    "simple_history",
+    "pgtrigger",
+    # Not pghistory.admin: its event browser would show administrators patients' referral
+    # history, which they have no need to read.
+    "pghistory",
     "axes",
     "vsocare",
     "accounts",
@@ -135,7 +138,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "simple_history.middleware.HistoryRequestMiddleware",
+    # Tags every history event with the signed-in user and the URL that caused it.
+    "pghistory.middleware.HistoryMiddleware",
     # Must come last: it turns a lock-out raised during sign-in into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -221,6 +225,8 @@ AXES_USERNAME_CALLABLE = "accounts.services.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Keep a record of each failed attempt as well as each sign-in, for audit.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # How long the record of every sign-in and failed attempt is kept for audit.
 SIGN_IN_RECORD_DAYS = env_int("SIGN_IN_RECORD_DAYS", 365, minimum=1)
 

@@ -86,3 +86,12 @@ def test_the_admin_creates_a_vso_worker_who_can_then_sign_in(client, administrat
         follow=True,
     )
     assert signed_in.redirect_chain[-1][0] == "/vso/worker/"
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/referrals/", "/admin/pghistory/", "/admin/referrals/referral/"]
+)
+def test_the_admin_shows_administrators_no_patient_or_referral_data(client, administrator, path):
+    client.force_login(administrator)
+
+    assert client.get(path).status_code == 404

@@ -151,7 +151,7 @@ def test_the_query_count_does_not_grow_with_the_results(
         SpecificationFactory(service=service, framework=framework, version=1)
     client.force_login(icc)
 
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = search(client)
 
     assert len(response.context["entries"]) == 15

@@ -1,0 +1,279 @@
+"""Referral intake and lifecycle. Every change goes through here so that each is validated,
+timestamped, attributed, and refused when someone else changed the referral first."""
+
+from dataclasses import asdict
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from commissioning.models import Organisation, Place, Sector, Service
+from commissioning.selectors import service_remit_check
+from commissioning.validation import known_need_codes, unknown_codes
+from referrals.models import OPEN_STATUSES, Patient, Referral, ReferralStatus
+
+S = ReferralStatus
+
+# action -> (statuses it may start from, status it ends in)
+TRANSITIONS = {
+    "accept": ((S.RECEIVED,), S.ACCEPTED),
+    "decline": ((S.RECEIVED,), S.DECLINED),
+    "record_contact": ((S.ACCEPTED,), S.IN_PROGRESS),
+    "close": ((S.ACCEPTED, S.IN_PROGRESS), S.CLOSED),
+    "withdraw": (OPEN_STATUSES, S.WITHDRAWN),
+}
+
+
+class ReferralConflict(Exception):
+    """The referral is not as the person last saw it: changed by someone else, or moved on."""
+
+
+def age_on(date_of_birth: date, on: date) -> int:
+    return (
+        on.year
+        - date_of_birth.year
+        - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+    )
+
+
+def _intake_errors(
+    *,
+    patient: Patient,
+    destination_sector: str,
+    organisation: Organisation,
+    service: Service | None,
+    needs: list[str],
+    activities: list[str],
+    referred_at: datetime,
+    statutory_declined_by: Organisation | None,
+    statutory_decline_reason: str,
+    interim_cover_for: Referral | None,
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if organisation.sector != destination_sector:
+        add("organisation", f"{organisation.name} is not in the {destination_sector} sector.")
+    if destination_sector == Sector.VOLUNTARY and service is None:
+        add("service", "Choose the voluntary service from the directory.")
+    if service is not None and service.organisation_id != organisation.pk:
+        add("service", f"{service.name} is not a service of {organisation.name}.")
+    codes = known_need_codes()
+    for field, values in (("needs", needs), ("activities", activities)):
+        bad = unknown_codes(values, codes)
+        if bad:
+            add(field, f"Unknown code: {', '.join(bad)}.")
+    if not needs:
+        add("needs", "Say what the patient needs.")
+    if referred_at > timezone.now():
+        add("referred_at", "A referral cannot be dated in the future.")
+    if timezone.localtime(referred_at).date() < patient.date_of_birth:
+        add("referred_at", "The referral date is before the patient's date of birth.")
+    if statutory_declined_by is not None:
+        if statutory_declined_by.is_voluntary:
+            add("statutory_declined_by", "Name the health or social care service that declined.")
+        if not statutory_decline_reason.strip():
+            add(
+                "statutory_decline_reason", "Say why the statutory service declined or disputed it."
+            )
+    if interim_cover_for is not None:
+        if destination_sector != Sector.VOLUNTARY:
+            add("interim_cover_for", "Only a voluntary referral can cover for a statutory one.")
+        if interim_cover_for.patient_id != patient.pk:
+            add("interim_cover_for", f"{interim_cover_for.reference} is for another patient.")
+        if interim_cover_for.destination_sector == Sector.VOLUNTARY:
+            add("interim_cover_for", f"{interim_cover_for.reference} is not a statutory referral.")
+        if not interim_cover_for.is_open:
+            add("interim_cover_for", f"{interim_cover_for.reference} is no longer waiting.")
+    return errors
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    patient: Patient,
+    referrer,
+    source: str,
+    destination_sector: str,
+    organisation: Organisation,
+    service: Service | None,
+    needs: list[str],
+    activities: list[str],
+    urgency: str,
+    reason: str = "",
+    place: Place | None = None,
+    referred_at: datetime | None = None,
+    statutory_declined_by: Organisation | None = None,
+    statutory_decline_reason: str = "",
+    interim_cover_for: Referral | None = None,
+    override_reason: str = "",
+) -> Referral:
+    """Log a referral. One to a voluntary service outside its remit is only sent with a written
+    override reason, kept with the reasons the remit check gave at the time."""
+    referred_at = referred_at or timezone.now()
+    errors = _intake_errors(
+        patient=patient,
+        destination_sector=destination_sector,
+        organisation=organisation,
+        service=service,
+        needs=needs,
+        activities=activities,
+        referred_at=referred_at,
+        statutory_declined_by=statutory_declined_by,
+        statutory_decline_reason=statutory_decline_reason,
+        interim_cover_for=interim_cover_for,
+    )
+    if errors:
+        raise ValidationError(errors)
+
+    remit_reasons = []
+    if service is not None and destination_sector == Sector.VOLUNTARY:
+        referral_day = timezone.localtime(referred_at).date()
+        check = service_remit_check(
+            service=service,
+            urgency=urgency,
+            activities=activities or needs,
+            patient_age=age_on(patient.date_of_birth, referral_day),
+            on_date=referral_day,
+        )
+        remit_reasons = [asdict(reason) for reason in check.reasons]
+        if remit_reasons and not override_reason.strip():
+            raise ValidationError(
+                {
+                    "override_reason": (
+                        "This referral is outside the service's remit. Say why it must go "
+                        "anyway, or change it."
+                    )
+                }
+            )
+
+    return Referral.objects.create(
+        patient=patient,
+        referrer=referrer,
+        referrer_organisation=referrer.organisation,
+        place=place or organisation.place or referrer.organisation.place,
+        source=source,
+        destination_sector=destination_sector,
+        organisation=organisation,
+        service=service,
+        needs=needs,
+        activities=activities,
+        urgency=urgency,
+        reason=reason,
+        referred_at=referred_at,
+        statutory_declined_by=statutory_declined_by,
+        statutory_decline_reason=statutory_decline_reason.strip(),
+        interim_cover_for=interim_cover_for,
+        out_of_remit=bool(remit_reasons),
+        remit_reasons=remit_reasons,
+        override_reason=override_reason.strip() if remit_reasons else "",
+        created_by=referrer,
+        updated_by=referrer,
+    )
+
+
+def _transition(
+    *, referral: Referral, user, action: str, expected_version: int, changes: dict
+) -> Referral:
+    from_statuses, to_status = TRANSITIONS[action]
+    # One conditional UPDATE: it succeeds only if nobody has changed the referral since this
+    # person loaded it and the move is allowed from where it stands now.
+    updated = Referral.objects.filter(
+        pk=referral.pk, version=expected_version, status__in=from_statuses
+    ).update(
+        status=to_status,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+        updated_by=user,
+        **changes,
+    )
+    current = Referral.objects.select_related("updated_by").get(pk=referral.pk)
+    if updated:
+        return current
+    if current.version != expected_version:
+        who = current.updated_by.full_name if current.updated_by else "someone else"
+        raise ReferralConflict(
+            f"{current.reference} was changed by {who} at "
+            f"{timezone.localtime(current.updated_at):%H:%M} while you had it open; it is now "
+            f"{current.get_status_display().lower()}. Nothing you did was saved: look again."
+        )
+    raise ReferralConflict(
+        f"{current.reference} is {current.get_status_display().lower()}, so it cannot be "
+        f"{to_status.label.lower()} now."
+    )
+
+
+def referral_accept(*, referral: Referral, user, expected_version: int) -> Referral:
+    now = timezone.now()
+    return _transition(
+        referral=referral,
+        user=user,
+        action="accept",
+        expected_version=expected_version,
+        changes={"decided_at": now, "decided_by": user},
+    )
+
+
+def referral_decline(*, referral: Referral, user, expected_version: int, reason: str) -> Referral:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the referral is declined; the referrer sees it."})
+    return _transition(
+        referral=referral,
+        user=user,
+        action="decline",
+        expected_version=expected_version,
+        changes={
+            "decided_at": timezone.now(),
+            "decided_by": user,
+            "decline_reason": reason.strip(),
+        },
+    )
+
+
+def referral_record_contact(
+    *, referral: Referral, user, expected_version: int, contacted_at: datetime | None = None
+) -> Referral:
+    contacted_at = contacted_at or timezone.now()
+    if contacted_at < referral.referred_at or contacted_at > timezone.now():
+        raise ValidationError(
+            {"contacted_at": "First contact must be between the referral and now."}
+        )
+    return _transition(
+        referral=referral,
+        user=user,
+        action="record_contact",
+        expected_version=expected_version,
+        changes={"first_contact_at": contacted_at, "first_contact_by": user},
+    )
+
+
+def referral_close(*, referral: Referral, user, expected_version: int, outcome: str) -> Referral:
+    if not outcome.strip():
+        raise ValidationError({"outcome": "Record the outcome before closing the referral."})
+    return _transition(
+        referral=referral,
+        user=user,
+        action="close",
+        expected_version=expected_version,
+        changes={"closed_at": timezone.now(), "closed_by": user, "outcome": outcome.strip()},
+    )
+
+
+def referral_withdraw(*, referral: Referral, user, expected_version: int, reason: str) -> Referral:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the referral is withdrawn."})
+    return _transition(
+        referral=referral,
+        user=user,
+        action="withdraw",
+        expected_version=expected_version,
+        changes={
+            "withdrawn_at": timezone.now(),
+            "withdrawn_by": user,
+            "withdrawal_reason": reason.strip(),
+        },
+    )
