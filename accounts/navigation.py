@@ -22,6 +22,13 @@ class NavItem:
 
 NAVIGATION = (
     NavItem("Home", "home", ALL_ROLES),
+    NavItem(
+        "Referrals",
+        "referral_list",
+        (Role.ICC, Role.VSO_LEAD, Role.VSO_WORKER, Role.COMMISSIONER),
+    ),
+    NavItem("New referral", "referral_create", (Role.ICC,)),
+    NavItem("Waiting", "referral_waiting", (Role.ICC, Role.COMMISSIONER)),
     NavItem("Directory", "directory", ALL_ROLES),
     NavItem("Organisations", "organisation_list", ALL_ROLES),
     NavItem("Frameworks", "framework_list", (Role.COMMISSIONER, Role.ADMINISTRATOR)),

@@ -277,3 +277,42 @@ def referral_withdraw(*, referral: Referral, user, expected_version: int, reason
             "withdrawal_reason": reason.strip(),
         },
     )
+
+
+def patient_get_or_register(
+    *,
+    nhs_number: str,
+    user,
+    given_name: str = "",
+    family_name: str = "",
+    date_of_birth: date | None = None,
+    postcode: str = "",
+    lives_alone: bool = False,
+    is_carer: bool = False,
+    is_cared_for: bool = False,
+    consent_to_share: bool = False,
+) -> tuple[Patient, bool]:
+    """The patient with this NHS number, registering them if VSO Care has never seen them.
+
+    An existing patient's details are never overwritten from a referral form: a typo in one
+    referral must not rename someone in every other.
+    """
+    existing = Patient.objects.filter(nhs_number=nhs_number).first()
+    if existing:
+        return existing, False
+    patient = Patient.objects.create(
+        nhs_number=nhs_number,
+        given_name=given_name.strip(),
+        family_name=family_name.strip(),
+        date_of_birth=date_of_birth,
+        postcode=postcode,
+        lives_alone=lives_alone,
+        is_carer=is_carer,
+        is_cared_for=is_cared_for,
+        consent_to_share=consent_to_share,
+        consent_recorded_on=timezone.localdate() if consent_to_share else None,
+        consent_recorded_by=user if consent_to_share else None,
+        created_by=user,
+        updated_by=user,
+    )
+    return patient, True

@@ -1,12 +1,23 @@
 """Named people for every role, and the embedded Redis when no REDIS_URL is given."""
 
+import datetime
 import os
 
 import pytest
 from django.core.management import call_command
 
 from accounts.models import Role
-from tests.factories import OrganisationFactory, PlaceFactory, SystemFactory, UserFactory
+from commissioning.codes import Urgency
+from tests.factories import (
+    FrameworkFactory,
+    OrganisationFactory,
+    PatientFactory,
+    PlaceFactory,
+    ServiceFactory,
+    SpecificationFactory,
+    SystemFactory,
+    UserFactory,
+)
 from vsocare import embedded
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's live_server tests
@@ -157,3 +168,35 @@ def user_for_role(icc, commissioner, red_cross_lead, red_cross_worker, administr
         Role.ADMINISTRATOR: administrator,
     }
     return people.__getitem__
+
+
+@pytest.fixture
+def patient():
+    return PatientFactory(
+        given_name="Edna", family_name="Marsh", date_of_birth=datetime.date(1938, 5, 17)
+    )
+
+
+@pytest.fixture
+def home_from_hospital(red_cross, system):
+    service = ServiceFactory(organisation=red_cross, name="Home from Hospital")
+    SpecificationFactory(
+        service=service,
+        framework=FrameworkFactory(system=system),
+        version=1,
+        min_age=18,
+        max_urgency=Urgency.URGENT,
+        activities_in_remit=["home_help", "shopping", "befriending"],
+        activities_excluded=["personal_care", "clinical_task", "emergency_response"],
+        monthly_capacity=40,
+        starts_on=datetime.date(2026, 4, 1),
+        ends_on=datetime.date(2027, 3, 31),
+    )
+    return service
+
+
+@pytest.fixture
+def social_care(system):
+    return OrganisationFactory(
+        system=system, place=None, name="Eastshire Adult Social Care", sector="social_care"
+    )

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("commissioning.urls")),
     path("", include("commissioning.urls_open_data")),
+    path("", include("referrals.urls")),
     path("admin/", admin.site.urls),
 ]

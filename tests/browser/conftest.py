@@ -44,3 +44,14 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture(autouse=True)
+def unhashed_static_files(settings):
+    # The live server serves /static/ straight from the source folders, which hold no hashed
+    # copies; with the manifest storage every stylesheet and script would be a 404 and axe
+    # would judge unstyled pages. collectstatic with the manifest is still run once per session.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

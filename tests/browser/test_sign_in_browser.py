@@ -30,6 +30,11 @@ def test_the_sign_in_page_has_no_accessibility_violations(page, live_server):
     page.goto(f"{live_server.url}/sign-in/")
 
     assert page.get_by_role("heading", level=1).inner_text() == "Sign in to VSO Care"
+    # The NHS blue theme and Bootstrap really loaded, so axe judges the page people see.
+    header = "getComputedStyle(document.querySelector('.vso-header')).backgroundColor"
+    assert page.evaluate(header) == "rgb(0, 94, 184)"
+    assert page.evaluate("typeof bootstrap") == "object"
+    assert page.evaluate("typeof htmx") == "object"
     assert_accessible(page)
 
 

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from referrals import views
+
+urlpatterns = [
+    path("referrals/", views.referral_list, name="referral_list"),
+    path("referrals/new/", views.referral_create, name="referral_create"),
+    path("referrals/waiting/", views.referral_waiting, name="referral_waiting"),
+    path("referrals/remit-check/", views.referral_remit_check, name="referral_remit_check"),
+    path("referrals/patient-lookup/", views.patient_lookup, name="patient_lookup"),
+    path("referrals/<int:pk>/", views.referral_detail, name="referral_detail"),
+    path("referrals/<int:pk>/<slug:action>/", views.referral_action, name="referral_action"),
+]

@@ -1,0 +1,237 @@
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import VSO_ROLES, Role
+from accounts.permissions import role_required
+from commissioning.models import Sector, Service
+from commissioning.selectors import capacity_used, service_remit_check
+from referrals import selectors, services
+from referrals.forms import (
+    DecisionForm,
+    NhsNumberField,
+    PatientDetailsForm,
+    ReferralFilter,
+    ReferralForm,
+)
+from referrals.models import Referral
+
+ACTIONS = {
+    "accept": (services.referral_accept, None, "accepted"),
+    "decline": (services.referral_decline, "reason", "declined"),
+    "record_contact": (services.referral_record_contact, None, "marked as in progress"),
+    "close": (services.referral_close, "outcome", "closed"),
+    "withdraw": (services.referral_withdraw, "reason", "withdrawn"),
+}
+
+
+@login_required
+def referral_list(request):
+    if request.user.role == Role.ADMINISTRATOR:
+        raise Http404  # administrators see no patients' referrals
+    filterset = ReferralFilter(request.GET, queryset=selectors.referrals_visible_to(request.user))
+    page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
+    if request.user.role in VSO_ROLES:
+        title = f"Referrals to {request.user.organisation.name}"
+    elif request.user.role == Role.COMMISSIONER:
+        title = "Referrals across the system"
+    else:
+        title = "Your team's referrals"
+    return render(
+        request, "referrals/referral_list.html", {"filter": filterset, "page": page, "title": title}
+    )
+
+
+@role_required(Role.ICC, Role.COMMISSIONER)
+def referral_waiting(request):
+    page = Paginator(selectors.waiting_on_statutory(request.user), 50).get_page(
+        request.GET.get("page")
+    )
+    today = timezone.localdate()
+    for referral in page:
+        referral.days_waited = (today - timezone.localtime(referral.referred_at).date()).days
+    return render(request, "referrals/referral_waiting.html", {"page": page})
+
+
+@login_required
+def referral_detail(request, pk):
+    referral = selectors.get_referral_for_user(request.user, pk)
+    return render(
+        request,
+        "referrals/referral_detail.html",
+        {
+            "referral": referral,
+            "actions": selectors.referral_actions_for(request.user, referral),
+            "events": referral.events.select_related("updated_by").order_by("pgh_id"),
+            "decision_form": DecisionForm(initial={"version": referral.version}),
+        },
+    )
+
+
+@require_POST
+@login_required
+def referral_action(request, pk, action):
+    if action not in ACTIONS:
+        raise Http404
+    referral = selectors.get_referral_for_user(request.user, pk, action=action)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That change could not be made: reload the referral.")
+        return redirect("referral_detail", pk=referral.pk)
+    service_call, text_argument, done = ACTIONS[action]
+    arguments = {
+        "referral": referral,
+        "user": request.user,
+        "expected_version": form.cleaned_data["version"],
+    }
+    if text_argument:
+        arguments[text_argument] = form.cleaned_data["reason"]
+    try:
+        service_call(**arguments)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except services.ReferralConflict as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{referral.reference} is {done}.")
+    return redirect("referral_detail", pk=referral.pk)
+
+
+@role_required(Role.ICC)
+def referral_create(request):
+    form = ReferralForm(request.POST or None)
+    patient_form = PatientDetailsForm(request.POST or None)
+    if request.method == "POST":
+        referral = _create_from_forms(request, form, patient_form)
+        if referral:
+            messages.success(request, f"Referral {referral.reference} has been sent.")
+            return redirect("referral_detail", pk=referral.pk)
+    return render(
+        request, "referrals/referral_form.html", {"form": form, "patient_form": patient_form}
+    )
+
+
+def _create_from_forms(request, form, patient_form) -> Referral | None:
+    form_ok, details_ok = form.is_valid(), patient_form.is_valid()
+    if not (form_ok and details_ok):
+        return None
+    data = form.cleaned_data
+    existing = selectors.patient_by_nhs_number(request.user, data["nhs_number"])
+    if existing is None:
+        patient_form.require_new_patient_details()
+        if patient_form.errors:
+            return None
+    interim = None
+    if data.get("interim_cover_for_pk"):
+        interim = (
+            selectors.referrals_visible_to(request.user)
+            .filter(pk=data["interim_cover_for_pk"])
+            .first()
+        )
+        if interim is None:
+            form.add_error("interim_cover_for", "No referral with that reference that you can see.")
+            return None
+    try:
+        with transaction.atomic():
+            patient, _ = services.patient_get_or_register(
+                nhs_number=data["nhs_number"], user=request.user, **patient_form.cleaned_data
+            )
+            return services.referral_create(
+                patient=patient,
+                referrer=request.user,
+                source=data["source"],
+                destination_sector=data["destination_sector"],
+                organisation=data["organisation"],
+                service=data["service"],
+                needs=data["needs"],
+                activities=data["activities"],
+                urgency=data["urgency"],
+                reason=data["reason"],
+                place=data["place"],
+                statutory_declined_by=data["statutory_declined_by"],
+                statutory_decline_reason=data["statutory_decline_reason"],
+                interim_cover_for=interim,
+                override_reason=data["override_reason"],
+            )
+    except ValidationError as error:
+        for field, field_errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+        return None
+
+
+@require_GET
+@role_required(Role.ICC)
+def patient_lookup(request):
+    """htmx: as the NHS number is typed, say whether VSO Care already knows the patient."""
+    field = NhsNumberField()
+    try:
+        number = field.clean(request.GET.get("nhs_number", ""))
+    except ValidationError as error:
+        return render(request, "referrals/_patient_lookup.html", {"error": error.messages[0]})
+    patient = selectors.patient_by_nhs_number(request.user, number)
+    return render(request, "referrals/_patient_lookup.html", {"patient": patient})
+
+
+@require_POST
+@role_required(Role.ICC)
+def referral_remit_check(request):
+    """htmx: the live remit check, capacity and duplicate warning as the form is filled in."""
+    form = ReferralForm(request.POST)
+    form.is_valid()  # partial input is normal here: use whatever fields are valid so far
+    data = form.cleaned_data
+    context = {}
+    service = data.get("service")
+    urgency = data.get("urgency")
+    if (
+        data.get("destination_sector") == Sector.VOLUNTARY
+        and isinstance(service, Service)
+        and urgency
+    ):
+        today = timezone.localdate()
+        patient = (
+            selectors.patient_by_nhs_number(request.user, data["nhs_number"])
+            if data.get("nhs_number")
+            else None
+        )
+        born = (
+            patient.date_of_birth if patient else _date_or_none(request.POST.get("date_of_birth"))
+        )
+        check = service_remit_check(
+            service=service,
+            urgency=urgency,
+            activities=data.get("activities") or data.get("needs") or [],
+            patient_age=services.age_on(born, today) if born else None,
+            on_date=today,
+        )
+        spec = check.specification
+        used = capacity_used(services=[service], on_date=today).get(service.pk, 0)
+        context.update(
+            check=check,
+            capacity_left=(
+                max(spec.monthly_capacity - used, 0)
+                if spec and spec.monthly_capacity is not None
+                else None
+            ),
+        )
+    if data.get("nhs_number") and data.get("needs"):
+        patient = selectors.patient_by_nhs_number(request.user, data["nhs_number"])
+        if patient:
+            context["overlaps"] = selectors.overlapping_referrals(
+                patient=patient, needs=data["needs"]
+            )
+    return render(request, "referrals/_remit_check.html", context)
+
+
+def _date_or_none(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None

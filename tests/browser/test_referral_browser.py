@@ -1,0 +1,61 @@
+"""An ICC logs a referral in chromium: live remit check (htmx), override, the referral page."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from referrals.models import Referral
+from tests.factories import TEST_PASSWORD
+from vsocare.nhs import synthetic_nhs_number
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("starting_codes"),
+]
+
+
+def assert_accessible(page):
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def test_an_icc_sees_the_remit_change_live_and_sends_with_an_override(
+    page, live_server, icc, home_from_hospital
+):
+    page.goto(f"{live_server.url}/sign-in/")
+    page.get_by_label("Email address").fill(icc.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Your referrals").wait_for()
+    page.goto(f"{live_server.url}/referrals/new/")
+    assert_accessible(page)
+
+    page.get_by_label("NHS number").fill(synthetic_nhs_number(123))
+    page.get_by_text("New to VSO Care").wait_for()
+    page.get_by_text("Details of a patient new to VSO Care").click()
+    page.get_by_label("Given name").fill("Edna")
+    page.get_by_label("Family name").fill("Marsh")
+    page.get_by_label("Date of birth").fill("1938-05-17")
+    page.get_by_label("Postcode").fill("EH4 2QT")
+    page.get_by_label("Refer to").select_option("voluntary")
+    page.get_by_label("Voluntary service").select_option(
+        label="Home from Hospital (Eastern Red Cross Home from Hospital)"
+    )
+    page.get_by_role("group", name="What the patient needs").get_by_label("Shopping").check()
+    page.get_by_label("Urgency").select_option("soon")
+    page.get_by_text("Within the remit of Home from Hospital").wait_for()
+
+    page.get_by_role("group", name="What you are asking the service to do").get_by_label(
+        "Personal care"
+    ).check()
+    page.get_by_text("Outside the remit of Home from Hospital").wait_for()
+    assert_accessible(page)
+
+    page.get_by_label("Why this referral must go").fill("No carer can come until Friday.")
+    page.get_by_role("button", name="Send referral").click()
+
+    page.get_by_role("heading", name="Referral R-").wait_for()
+    referral = Referral.objects.get()
+    assert referral.out_of_remit
+    assert page.get_by_text("Sent outside the service's remit").is_visible()
+    assert_accessible(page)
