@@ -8,6 +8,7 @@ urlpatterns = [
     path("referrals/waiting/", views.referral_waiting, name="referral_waiting"),
     path("referrals/remit-check/", views.referral_remit_check, name="referral_remit_check"),
     path("referrals/patient-lookup/", views.patient_lookup, name="patient_lookup"),
+    path("referrals/patient-search/", views.patient_search, name="patient_search"),
     path("referrals/<int:pk>/", views.referral_detail, name="referral_detail"),
     path("referrals/<int:pk>/<slug:action>/", views.referral_action, name="referral_action"),
 ]

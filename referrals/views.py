@@ -235,3 +235,14 @@ def _date_or_none(raw: str | None) -> date | None:
         return date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+
+
+@require_GET
+@role_required(Role.ICC)
+def patient_search(request):
+    """htmx: patients matching what is typed, by NHS number or by name, to pick from."""
+    return render(
+        request,
+        "referrals/_patient_search.html",
+        {"patients": selectors.patients_matching(request.user, request.GET.get("q", ""))},
+    )

@@ -32,6 +32,12 @@ def embedded_redis():
         server.stop()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # PBKDF2 at full strength costs a quarter of a second per password; tests check logic.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def static_manifest():
     # Tests run with DEBUG off and whitenoise's manifest storage, as production does, so the

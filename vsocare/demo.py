@@ -25,6 +25,7 @@ from commissioning.models import (
     System,
     VsoKind,
 )
+from vsocare.demo_referrals import seed_demo_referrals
 
 SYSTEM_NAME = "Eastern Health"
 DEMO_PASSWORD = "vsocare-demo"
@@ -132,7 +133,14 @@ USERS = [
 @transaction.atomic
 def seed_demo() -> dict[str, int]:
     """Create the demo records that are missing; returns how many of each were created."""
-    created = {"places": 0, "organisations": 0, "users": 0, "services": 0, "specifications": 0}
+    created = {
+        "places": 0,
+        "organisations": 0,
+        "users": 0,
+        "services": 0,
+        "specifications": 0,
+        "referrals": 0,
+    }
     system, _ = System.objects.get_or_create(name=SYSTEM_NAME)
     places = {}
     for place_name, neighbourhoods in PLACES.items():
@@ -171,6 +179,7 @@ def seed_demo() -> dict[str, int]:
         created["users"] += 1
 
     created["services"], created["specifications"] = _seed_commissioning(system, organisations)
+    created["referrals"] = seed_demo_referrals(system=system, organisations=organisations)
     return created
 
 

@@ -9,6 +9,8 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from accounts.selectors import colleagues_of, user_counts_by_role
 from commissioning.selectors import organisation_counts_by_place
+from referrals.models import OPEN_STATUSES, ReferralStatus
+from referrals.selectors import referrals_visible_to, waiting_on_statutory
 from vsocare.health import broker_answers, database_answers
 
 ROLE_HOMES = {
@@ -27,7 +29,21 @@ def home(request):
 
 @role_required(Role.ICC)
 def icc_home(request):
-    return render(request, "home/icc.html", {"place_counts": organisation_counts_by_place()})
+    visible = referrals_visible_to(request.user)
+    return render(
+        request,
+        "home/icc.html",
+        {
+            "place_counts": organisation_counts_by_place(),
+            "open_count": visible.filter(status__in=OPEN_STATUSES).count(),
+            "recent": visible.order_by("-referred_at")[:8],
+            "waiting_count": waiting_on_statutory(request.user).count(),
+        },
+    )
+
+
+def _vso_inbox(user):
+    return referrals_visible_to(user).filter(status=ReferralStatus.RECEIVED).order_by("referred_at")
 
 
 @role_required(Role.COMMISSIONER)
@@ -39,12 +55,20 @@ def commissioner_home(request):
 
 @role_required(Role.VSO_LEAD)
 def vso_lead_home(request):
-    return render(request, "home/vso_lead.html", {"colleagues": colleagues_of(request.user)})
+    return render(
+        request,
+        "home/vso_lead.html",
+        {"colleagues": colleagues_of(request.user), "inbox": _vso_inbox(request.user)[:20]},
+    )
 
 
 @role_required(Role.VSO_WORKER)
 def vso_worker_home(request):
-    return render(request, "home/vso_worker.html", {"colleagues": colleagues_of(request.user)})
+    return render(
+        request,
+        "home/vso_worker.html",
+        {"colleagues": colleagues_of(request.user), "inbox": _vso_inbox(request.user)[:20]},
+    )
 
 
 @role_required(Role.ADMINISTRATOR)

@@ -94,3 +94,39 @@ def test_every_page_has_a_skip_link_to_the_main_content(client, icc):
 
     assert 'href="#main-content"' in page
     assert 'id="main-content"' in page
+
+
+def test_the_vso_leads_home_lists_new_referrals_to_their_organisation_only(
+    client, red_cross_lead, home_from_hospital, age_concern, icc
+):
+    from referrals.models import ReferralStatus
+    from tests.factories import ReferralFactory, ServiceFactory
+
+    new = ReferralFactory(service=home_from_hospital, referrer=icc)
+    ReferralFactory(service=home_from_hospital, referrer=icc, status=ReferralStatus.ACCEPTED)
+    ReferralFactory(service=ServiceFactory(organisation=age_concern), referrer=icc)
+    client.force_login(red_cross_lead)
+
+    response = client.get(reverse("vso_lead_home"))
+
+    assert list(response.context["inbox"]) == [new]
+
+
+def test_the_iccs_home_counts_open_referrals_and_statutory_waits(
+    client, icc, home_from_hospital, social_care, patient
+):
+    from referrals.models import ReferralStatus
+    from tests.factories import ReferralFactory
+
+    ReferralFactory(service=home_from_hospital, referrer=icc)
+    ReferralFactory(service=home_from_hospital, referrer=icc, status=ReferralStatus.CLOSED)
+    ReferralFactory(
+        patient=patient, referrer=icc, service=None, organisation=social_care,
+        destination_sector="social_care",
+    )  # fmt: skip
+    client.force_login(icc)
+
+    response = client.get(reverse("icc_home"))
+
+    assert (response.context["open_count"], response.context["waiting_count"]) == (2, 1)
+    assert "1 waiting on a statutory service" in response.content.decode()

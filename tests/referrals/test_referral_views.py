@@ -272,3 +272,49 @@ def test_waiting_on_statutory_services_shows_days_waited_and_interim_cover(
     (row,) = response.context["page"]
     assert row == waiting and row.days_waited == 19
     assert cover.reference in response.content.decode()
+
+
+def test_the_referral_page_names_needs_in_words(client, referral, icc):
+    client.force_login(icc)
+
+    page = client.get(reverse("referral_detail", args=[referral.pk])).content.decode()
+
+    assert "Shopping" in page and ">shopping<" not in page
+
+
+def test_the_patient_search_finds_the_teams_patients_by_name_or_nhs_number(
+    client, icc, referral, patient
+):
+    stranger = PatientFactory(given_name="Edith", family_name="Marshall")
+    client.force_login(icc)
+
+    by_name = client.get(reverse("patient_search"), {"q": "edna mar"})
+    by_number = client.get(reverse("patient_search"), {"q": patient.nhs_number_display})
+    nobody_else = client.get(reverse("patient_search"), {"q": "Marsh"})
+
+    assert list(by_name.context["patients"]) == [patient]
+    assert list(by_number.context["patients"]) == [patient]
+    # A patient the team has never referred is not offered by name.
+    assert stranger not in nobody_else.context["patients"]
+
+
+@pytest.mark.parametrize("role", [Role.VSO_LEAD, Role.VSO_WORKER, Role.ADMINISTRATOR])
+def test_the_statutory_wait_list_is_for_referrers_and_commissioners(client, user_for_role, role):
+    client.force_login(user_for_role(role))
+
+    assert client.get(reverse("referral_waiting")).status_code == 403
+    assert client.get(reverse("patient_search"), {"q": "ed"}).status_code == 403
+
+
+def test_the_waiting_list_query_count_does_not_grow(
+    client, icc, social_care, django_assert_max_num_queries
+):
+    ReferralFactory.create_batch(
+        20, referrer=icc, service=None, organisation=social_care, destination_sector="social_care"
+    )
+    client.force_login(icc)
+
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("referral_waiting"))
+
+    assert len(response.context["page"]) == 20
