@@ -228,3 +228,56 @@ class Referral(AuditedModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class ReportKind(models.TextChoices):
+    REFERRAL_SPLIT = "referral_split", "Referral split"
+    REMIT_BREACHES = "remit_breaches", "Remit breaches"
+
+
+class ReportSnapshot(models.Model):
+    """One computed report for one period; computing it again replaces it."""
+
+    kind = models.CharField(max_length=20, choices=ReportKind.choices)
+    date_from = models.DateField()
+    date_to = models.DateField()
+    generated_at = models.DateTimeField()
+    data = models.JSONField()
+
+    class Meta:
+        ordering = ["kind", "-date_to", "date_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "date_from", "date_to"], name="report_snapshot_one_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(date_to__gte=F("date_from")), name="report_snapshot_period_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.date_from} to {self.date_to}"
+
+
+class ReportRun(models.Model):
+    """Each attempt at a nightly report, so a failure shows on the dashboard, not only in logs."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=20, choices=ReportKind.choices)
+    date_from = models.DateField()
+    date_to = models.DateField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["kind", "-started_at"], name="report_run_kind_started")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.date_from} to {self.date_to}: {self.outcome}"

@@ -281,6 +281,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # (beside Celery's own daily celery.backend_cleanup, which the Redis result store does not need).
 # An entry removed here stays in the database until it is disabled in the admin.
 CELERY_BEAT_SCHEDULE = {
+    # Nightly at 02:00 UK time: referral split and remit breaches for the previous day, month to
+    # date and year to date, catching up any day missed while the worker or broker was down.
+    "nightly-reports": {
+        "task": "referrals.nightly_reports",
+        "schedule": crontab(hour=2, minute=0),
+    },
     # Nightly at 02:30: expired sign-in sessions would otherwise pile up in the database.
     "clear-expired-sessions": {
         "task": "vsocare.clear_expired_sessions",

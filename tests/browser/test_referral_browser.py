@@ -30,7 +30,7 @@ def test_an_icc_sees_the_remit_change_live_and_sends_with_an_override(
     page.goto(f"{live_server.url}/referrals/new/")
     assert_accessible(page)
 
-    page.get_by_label("NHS number").fill(synthetic_nhs_number(123))
+    page.locator("#id_nhs_number").fill(synthetic_nhs_number(123))
     page.get_by_text("New to VSO Care").wait_for()
     page.get_by_text("Details of a patient new to VSO Care").click()
     page.get_by_label("Given name").fill("Edna")

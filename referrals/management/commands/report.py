@@ -1,0 +1,94 @@
+import csv
+import json
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from commissioning.models import Place
+from referrals.models import ReportKind
+from referrals.reports.snapshots import report_compute
+
+KINDS = {"referral-split": ReportKind.REFERRAL_SPLIT, "remit-breaches": ReportKind.REMIT_BREACHES}
+SPLIT_SECTIONS = (
+    ("by_place", "place"),
+    ("by_team", "team"),
+    ("by_source", "source"),
+    ("by_month", "month"),
+)
+
+
+def _date(option: str, raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise CommandError(f"{option} must be a date written YYYY-MM-DD, not {raw!r}.") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Print a report for a period, computed as the nightly task computes it: "
+        "referral-split or remit-breaches, as JSON or CSV. See docs/reports.md."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("report", choices=list(KINDS))
+        parser.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD")
+        parser.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD")
+        parser.add_argument("--place", help="Only referrals belonging to this place.")
+        parser.add_argument("--format", choices=["json", "csv"], default="json")
+
+    def handle(self, *args, report, date_from, date_to, place, format, **options):
+        place_obj = None
+        if place:
+            place_obj = Place.objects.filter(name__iexact=place.strip()).first()
+            if place_obj is None:
+                known = ", ".join(Place.objects.order_by("name").values_list("name", flat=True))
+                raise CommandError(f"No place called {place!r}. Places: {known}.")
+        try:
+            data = report_compute(
+                kind=KINDS[report],
+                date_from=_date("--from", date_from),
+                date_to=_date("--to", date_to),
+                place=place_obj,
+            )
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        if format == "json":
+            self.stdout.write(json.dumps(data, indent=2))
+        elif report == "referral-split":
+            self._split_csv(data)
+        else:
+            self._breaches_csv(data)
+
+    def _writer(self):
+        return csv.writer(self.stdout, lineterminator="\n")
+
+    def _split_csv(self, data: dict) -> None:
+        writer = self._writer()
+        writer.writerow(
+            ["dimension", "key", "total", "health", "social_care", "voluntary",
+             "percent_health", "percent_social_care", "percent_voluntary"]
+        )  # fmt: skip
+        overall = {"total": data["total"], **data["by_sector"], "percent": data["percent"]}
+        rows = [("overall", "all", overall)]
+        for section, key in SPLIT_SECTIONS:
+            rows += [(key, row[key], row) for row in data[section]]
+        for dimension, key, row in rows:
+            percent = row["percent"]
+            writer.writerow(
+                [dimension, key, row["total"], row["health"], row["social_care"], row["voluntary"],
+                 percent["health"], percent["social_care"], percent["voluntary"]]
+            )  # fmt: skip
+
+    def _breaches_csv(self, data: dict) -> None:
+        writer = self._writer()
+        writer.writerow(
+            ["organisation", "service", "rule", "count", "referral_ids", "overridden_ids"]
+        )
+        for row in data["by_service"]:
+            writer.writerow(
+                [row["organisation"], row["service"], row["rule"], row["count"],
+                 " ".join(map(str, row["referral_ids"])),
+                 " ".join(map(str, row.get("overridden_ids", [])))]
+            )  # fmt: skip

@@ -1,0 +1,200 @@
+"""Remit breaches: referrals to voluntary services that went beyond the specification in force
+when they were made, per organisation, service and rule, with the referrals behind each count.
+
+Each referral is judged in PostgreSQL by the newest published (active or retired) version of its
+service's specification whose contract dates cover the referral's day in UK time, as
+commissioning.selectors.specification_in_force does, so that last spring's referrals are judged
+by last spring's words. A referral with no version in force is "not commissioned": the referral
+form reports that itself, and it is not one of these rules, so it is left out here.
+
+The rules, each a column of one statement:
+
+- urgency: the referral's urgency ranks above the highest the specification accepts.
+- excluded_activity: the referral asks for an activity the specification excludes.
+- capacity: declined and withdrawn referrals take no capacity; every other referral to the
+  service, in remit or not and from any place, takes the next place in its calendar month (UK
+  time) in the order referred; those numbered beyond the monthly capacity of the version in
+  force are breaches. No capacity means no limit.
+- episode_length: from first contact (or, without one, the acceptance) to the close, the
+  withdrawal, or the end of `today` while the referral is still accepted or in progress, the
+  episode lasted longer than the longest episode allowed.
+- interim_cover: the referral covers for a statutory referral, was not declined by the VSO, and
+  the statutory referral waited longer than the specification's longest interim cover: from
+  its referral to the first of its first contact, close, withdrawal or decline, or to the end of
+  `today` while it is still received or accepted.
+- concern_unacknowledged: always nought for now; concerns are not recorded yet.
+
+Durations are measured on the UK wall clock, so a clock change does not add or take an hour
+from "12 weeks".
+"""
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from commissioning.codes import SpecificationStatus, Urgency
+from commissioning.models import Organisation, Place, Sector, Service, ServiceSpecification
+from referrals.models import CAPACITY_STATUSES, Referral, ReferralStatus
+from referrals.reports.periods import day_start, next_month_start, uk_zone
+
+RULES = (
+    "urgency",
+    "excluded_activity",
+    "capacity",
+    "episode_length",
+    "interim_cover",
+    # Kept so that the report's shape does not change when concerns arrive; until there is a
+    # Concern model with an acknowledgement deadline there is nothing to count.
+    "concern_unacknowledged",
+)
+
+# Still waiting for the statutory service to act.
+STATUTORY_WAITING = (ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED)
+# An episode still running, measured to the end of the report's day.
+EPISODE_RUNNING = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS)
+
+_SQL = """
+WITH month_referrals AS (
+    -- Every referral to a service in the calendar months the period touches, from any place
+    -- and in any sector, as capacity_used counts them: the count of capacity used starts on the
+    -- 1st even when the period starts later. The plain range on referred_at lets the BRIN index
+    -- narrow the scan.
+    SELECT r.id, r.service_id, r.destination_sector, r.place_id, r.referred_at, r.status,
+           r.urgency, r.activities, r.decided_at, r.first_contact_at, r.closed_at,
+           r.withdrawn_at, r.interim_cover_for_id, r.override_reason,
+           CASE WHEN r.status = ANY(%(capacity_statuses)s) THEN row_number() OVER (
+               PARTITION BY r.service_id,
+                            date_trunc('month', r.referred_at AT TIME ZONE %(tz)s),
+                            r.status = ANY(%(capacity_statuses)s)
+               ORDER BY r.referred_at, r.id
+           ) END AS capacity_place
+    FROM {referral} r
+    WHERE r.service_id IS NOT NULL
+      AND r.referred_at >= %(months_start)s AND r.referred_at < %(months_end)s
+),
+judged AS (
+    SELECT m.id, m.service_id, m.override_reason,
+           array_position(%(urgencies)s::text[], m.urgency::text)
+               > array_position(%(urgencies)s::text[], spec.max_urgency::text) AS urgency,
+           m.activities && spec.activities_excluded AS excluded_activity,
+           m.capacity_place > spec.monthly_capacity AS capacity,
+           (CASE WHEN m.status = ANY(%(episode_running)s) THEN %(today_end)s
+                 WHEN m.status = %(closed)s THEN m.closed_at
+                 WHEN m.status = %(withdrawn)s THEN m.withdrawn_at
+            END AT TIME ZONE %(tz)s)
+               - (coalesce(m.first_contact_at, m.decided_at) AT TIME ZONE %(tz)s)
+               > spec.max_episode_weeks * interval '7 days' AS episode_length,
+           m.status <> %(declined)s
+               AND (coalesce(
+                        least(statutory.first_contact_at, statutory.closed_at,
+                              statutory.withdrawn_at,
+                              CASE WHEN statutory.status = %(declined)s
+                                   THEN statutory.decided_at END),
+                        CASE WHEN statutory.status = ANY(%(statutory_waiting)s)
+                             THEN %(today_end)s END
+                    ) AT TIME ZONE %(tz)s)
+                   - (statutory.referred_at AT TIME ZONE %(tz)s)
+                   > spec.max_interim_cover_days * interval '1 day' AS interim_cover
+    FROM month_referrals m
+    -- The version in force on the referral's own day; none means not commissioned, which is
+    -- not one of these rules, so the inner join leaves such referrals out.
+    JOIN LATERAL (
+        SELECT s.max_urgency, s.activities_excluded, s.monthly_capacity, s.max_episode_weeks,
+               s.max_interim_cover_days
+        FROM {specification} s
+        WHERE s.service_id = m.service_id
+          AND s.status = ANY(%(published)s)
+          AND s.starts_on <= (m.referred_at AT TIME ZONE %(tz)s)::date
+          AND (m.referred_at AT TIME ZONE %(tz)s)::date <= coalesce(s.ends_on, 'infinity'::date)
+        ORDER BY s.version DESC
+        LIMIT 1
+    ) spec ON true
+    LEFT JOIN {referral} statutory ON statutory.id = m.interim_cover_for_id
+    WHERE m.destination_sector = %(voluntary)s
+      AND m.referred_at >= %(start)s AND m.referred_at < %(end)s
+      {place_filter}
+),
+breaches AS (
+    SELECT j.id, j.service_id, j.override_reason, rule.code
+    FROM judged j
+    CROSS JOIN LATERAL (VALUES
+        ('urgency', j.urgency),
+        ('excluded_activity', j.excluded_activity),
+        ('capacity', j.capacity),
+        ('episode_length', j.episode_length),
+        ('interim_cover', j.interim_cover)
+    ) AS rule (code, broken)
+    WHERE rule.broken
+)
+SELECT o.name, svc.name, b.code, count(*),
+       array_agg(b.id ORDER BY b.id),
+       coalesce(array_agg(b.id ORDER BY b.id) FILTER (WHERE b.override_reason <> ''), '{{}}')
+FROM breaches b
+JOIN {service} svc ON svc.id = b.service_id
+JOIN {organisation} o ON o.id = svc.organisation_id
+GROUP BY o.id, o.name, svc.id, svc.name, b.code
+ORDER BY o.name, o.id, svc.name, svc.id, b.code
+"""
+
+
+def remit_breaches(
+    *, date_from: date, date_to: date, place: Place | None = None, today: date | None = None
+) -> dict:
+    """Breaches among referrals made from date_from to date_to inclusive (UK time).
+
+    `today` ends the episodes and statutory waits still running; it defaults to today in the UK.
+    """
+    today = today or timezone.localdate(timezone=uk_zone())
+    params = {
+        "tz": settings.TIME_ZONE,
+        "start": day_start(date_from),
+        "end": day_start(date_to + timedelta(days=1)),
+        "months_start": day_start(date_from.replace(day=1)),
+        "months_end": day_start(next_month_start(date_to)),
+        "today_end": day_start(today + timedelta(days=1)),
+        "urgencies": list(Urgency.values),  # in rank order, as Urgency.rank reads them
+        "capacity_statuses": list(CAPACITY_STATUSES),
+        "episode_running": list(EPISODE_RUNNING),
+        "statutory_waiting": list(STATUTORY_WAITING),
+        "closed": ReferralStatus.CLOSED,
+        "withdrawn": ReferralStatus.WITHDRAWN,
+        "declined": ReferralStatus.DECLINED,
+        "published": [SpecificationStatus.ACTIVE, SpecificationStatus.RETIRED],
+        "voluntary": Sector.VOLUNTARY,
+        "place_id": place.pk if place is not None else None,
+    }
+    sql = _SQL.format(
+        referral=Referral._meta.db_table,
+        specification=ServiceSpecification._meta.db_table,
+        service=Service._meta.db_table,
+        organisation=Organisation._meta.db_table,
+        # Only after the capacity count: capacity is the service's, used from every place.
+        place_filter="AND m.place_id = %(place_id)s" if place is not None else "",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+
+    by_rule = dict.fromkeys(RULES, 0)
+    by_service = []
+    for organisation, service, rule, count, referral_ids, overridden_ids in rows:
+        by_rule[rule] += count
+        by_service.append(
+            {
+                "organisation": organisation,
+                "service": service,
+                "rule": rule,
+                "count": count,
+                "referral_ids": referral_ids,
+                "overridden_ids": overridden_ids,
+            }
+        )
+    return {
+        "from": date_from.isoformat(),
+        "to": date_to.isoformat(),
+        "total": sum(by_rule.values()),
+        "by_rule": by_rule,
+        "by_service": by_service,
+    }

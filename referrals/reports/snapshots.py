@@ -1,0 +1,90 @@
+"""Computing reports for periods and keeping the result: the nightly tasks, the command line and
+(later) the dashboards all come through report_compute."""
+
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from commissioning.models import Place
+from referrals.models import ReportKind, ReportRun, ReportSnapshot
+from referrals.reports.breaches import remit_breaches
+from referrals.reports.split import referral_split
+
+REPORTS = {
+    ReportKind.REFERRAL_SPLIT: referral_split,
+    ReportKind.REMIT_BREACHES: remit_breaches,
+}
+# How far back the nightly run fills daily snapshots missed while the worker or broker was down.
+CATCH_UP_DAYS = 31
+
+
+def report_compute(
+    *, kind: str, date_from: date, date_to: date, place: Place | None = None
+) -> dict:
+    if kind not in REPORTS:
+        raise ValidationError({"kind": f"Unknown report {kind!r}."})
+    if date_to < date_from:
+        raise ValidationError({"date_to": "The period ends before it starts."})
+    return REPORTS[kind](date_from=date_from, date_to=date_to, place=place)
+
+
+def report_snapshot_refresh(*, kind: str, date_from: date, date_to: date) -> ReportSnapshot:
+    """Compute and store the report for the period, replacing any earlier snapshot of it.
+
+    The run is recorded first and marked failed if anything goes wrong; the snapshot is only
+    written, in one statement, once the whole report is computed, so none is ever half-written.
+    """
+    run = ReportRun.objects.create(
+        kind=kind, date_from=date_from, date_to=date_to, started_at=timezone.now()
+    )
+    try:
+        data = report_compute(kind=kind, date_from=date_from, date_to=date_to)
+        with transaction.atomic():
+            snapshot, _ = ReportSnapshot.objects.update_or_create(
+                kind=kind,
+                date_from=date_from,
+                date_to=date_to,
+                defaults={"data": data, "generated_at": timezone.now()},
+            )
+    except Exception as error:
+        run.outcome = ReportRun.Outcome.FAILED
+        run.error = f"{type(error).__name__}: {error}"
+        run.finished_at = timezone.now()
+        run.save(update_fields=["outcome", "error", "finished_at"])
+        raise
+    run.outcome = ReportRun.Outcome.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["outcome", "finished_at"])
+    return snapshot
+
+
+def nightly_periods(*, kind: str, today: date) -> list[tuple[date, date]]:
+    """The previous day, month to date and year to date, plus any previous days whose daily
+    snapshot is missing because a night was missed."""
+    yesterday = today - timedelta(days=1)
+    periods = [
+        (yesterday, yesterday),
+        (yesterday.replace(day=1), yesterday),
+        (yesterday.replace(month=1, day=1), yesterday),
+    ]
+    earliest = yesterday - timedelta(days=CATCH_UP_DAYS)
+    have = set(
+        ReportSnapshot.objects.filter(
+            kind=kind, date_from__gte=earliest, date_to__lt=yesterday
+        ).values_list("date_from", "date_to")
+    )
+    last = (
+        ReportSnapshot.objects.filter(kind=kind, date_to__lt=yesterday)
+        .order_by("-date_to")
+        .values_list("date_to", flat=True)
+        .first()
+    )
+    # Only days after the last night that ran: a new installation does not back-fill a month.
+    day = max(last + timedelta(days=1), earliest) if last else yesterday
+    while day < yesterday:
+        if (day, day) not in have:
+            periods.append((day, day))
+        day += timedelta(days=1)
+    return periods
