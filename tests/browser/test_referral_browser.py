@@ -59,3 +59,53 @@ def test_an_icc_sees_the_remit_change_live_and_sends_with_an_override(
     assert referral.out_of_remit
     assert page.get_by_text("Sent outside the service's remit").is_visible()
     assert_accessible(page)
+
+
+def tab_to(page, selector: str, *, limit: int = 120) -> None:
+    """Press Tab until the element has focus, as a keyboard user would reach it."""
+    for _ in range(limit):
+        if page.evaluate(f"document.activeElement === document.querySelector('{selector}')"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+
+def test_the_referral_form_works_from_the_keyboard_alone(
+    page, live_server, icc, home_from_hospital, patient
+):
+    from tests.factories import ReferralFactory
+
+    ReferralFactory(patient=patient, referrer=icc, service=home_from_hospital)
+    page.goto(f"{live_server.url}/sign-in/")
+    page.keyboard.type(icc.email)  # the email field has focus when the page opens
+    page.keyboard.press("Tab")
+    page.keyboard.type(TEST_PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Your referrals").wait_for()
+    page.goto(f"{live_server.url}/referrals/new/")
+
+    # Find the patient by name and pick them with the keyboard.
+    tab_to(page, "#patient-search")
+    page.keyboard.type("Edna Mar")
+    page.get_by_role("button", name="Edna Marsh").wait_for()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_text("Known to VSO Care").wait_for()
+
+    tab_to(page, "#id_destination_sector")
+    page.keyboard.press("v")  # "Voluntary sector"
+    tab_to(page, "#id_service")
+    page.keyboard.press("h")  # "Home from Hospital (…)"
+    tab_to(page, "#id_urgency")
+    page.keyboard.press("s")  # "Soon"
+    tab_to(page, "input[name=needs][value=shopping]")
+    page.keyboard.press("Space")
+    page.get_by_text("Within the remit of Home from Hospital").wait_for()
+    tab_to(page, "#send-referral")
+    page.keyboard.press("Enter")
+
+    page.get_by_role("heading", name="Referral R-").wait_for()
+    referral = Referral.objects.latest("pk")
+    assert referral.patient == patient
+    assert referral.needs == ["shopping"]
+    assert (referral.urgency, referral.service) == ("soon", home_from_hospital)

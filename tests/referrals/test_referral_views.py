@@ -318,3 +318,10 @@ def test_the_waiting_list_query_count_does_not_grow(
         response = client.get(reverse("referral_waiting"))
 
     assert len(response.context["page"]) == 20
+
+
+def test_administrators_are_shown_no_referral_list(client, administrator, referral):
+    client.force_login(administrator)
+
+    assert client.get(reverse("referral_list")).status_code == 404
+    assert client.get(reverse("referral_detail", args=[referral.pk])).status_code == 404
