@@ -23,7 +23,12 @@ from commissioning.models import (
     Service,
     ServiceSpecification,
 )
-from commissioning.validation import known_need_codes, known_outcome_codes, specification_errors
+from commissioning.validation import (
+    WHOLE_NUMBER_FIELDS,
+    known_need_codes,
+    known_outcome_codes,
+    specification_errors,
+)
 
 FORMAT = "vsocare-specifications"
 FORMAT_VERSION = 1
@@ -55,14 +60,6 @@ RECORD_FIELDS = (
 )
 REQUIRED_FIELDS = ("organisation", "service", "framework", "version", "max_urgency", "starts_on")
 NAME_FIELDS = ("organisation", "service", "framework")
-WHOLE_NUMBER_FIELDS = (
-    "min_age",
-    "max_age",
-    "monthly_capacity",
-    "max_episode_weeks",
-    "response_target_hours",
-    "max_interim_cover_days",
-)
 CODE_LIST_FIELDS = ("activities_in_remit", "activities_excluded", "outcome_measures")
 DATE_FIELDS = ("starts_on", "ends_on")
 # What a field left out (or null) means; a record is the whole content of a version.

@@ -8,6 +8,16 @@ from decimal import Decimal
 from commissioning.codes import SpecificationStatus, Urgency
 from commissioning.models import Need, OutcomeMeasure
 
+# The specification's counts and limits: whole numbers, never below zero.
+WHOLE_NUMBER_FIELDS = (
+    "min_age",
+    "max_age",
+    "monthly_capacity",
+    "max_episode_weeks",
+    "response_target_hours",
+    "max_interim_cover_days",
+)
+
 
 def known_need_codes() -> set[str]:
     return set(Need.objects.values_list("code", flat=True))
@@ -57,14 +67,7 @@ def specification_errors(
             f"Unknown status {data['status']!r}; "
             f"use one of {', '.join(SpecificationStatus.values)}.",
         )
-    for field in (
-        "min_age",
-        "max_age",
-        "monthly_capacity",
-        "max_episode_weeks",
-        "response_target_hours",
-        "max_interim_cover_days",
-    ):
+    for field in WHOLE_NUMBER_FIELDS:
         value = data.get(field)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             add(field, "Must be a whole number.")
