@@ -28,6 +28,7 @@ NAVIGATION = (
         (Role.ICC, Role.VSO_LEAD, Role.VSO_WORKER, Role.COMMISSIONER),
     ),
     NavItem("New referral", "referral_create", (Role.ICC,)),
+    NavItem("Dashboard", "dashboard", (Role.COMMISSIONER,)),
     NavItem("Waiting", "referral_waiting", (Role.ICC, Role.COMMISSIONER)),
     NavItem("Directory", "directory", ALL_ROLES),
     NavItem("Organisations", "organisation_list", ALL_ROLES),

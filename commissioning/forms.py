@@ -16,6 +16,7 @@ from commissioning.models import (
 )
 from commissioning.services import LISTING_FIELDS
 from commissioning.validation import specification_errors
+from vsocare.widgets import DateInput
 
 
 def need_choices() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -72,8 +73,8 @@ class FrameworkForm(forms.ModelForm):
         model = CommissioningFramework
         fields = ["name", "objectives", "outcome_measures", "starts_on", "ends_on"]
         widgets = {
-            "starts_on": forms.DateInput(attrs={"type": "date"}),
-            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "starts_on": DateInput(),
+            "ends_on": DateInput(),
             "objectives": forms.Textarea(attrs={"rows": 5}),
         }
 
@@ -103,8 +104,8 @@ class SpecificationForm(StaleCheckMixin, forms.ModelForm):
         model = ServiceSpecification
         fields = list(SPECIFICATION_FIELDS)
         widgets = {
-            "starts_on": forms.DateInput(attrs={"type": "date"}),
-            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "starts_on": DateInput(),
+            "ends_on": DateInput(),
             "eligibility": forms.Textarea(attrs={"rows": 3}),
         }
 
@@ -169,9 +170,9 @@ class ListingForm(StaleCheckMixin, forms.ModelForm):
         fields = list(LISTING_FIELDS)
         widgets = {
             "description": forms.Textarea(attrs={"rows": 4}),
-            "dbs_checks_expire_on": forms.DateInput(attrs={"type": "date"}),
-            "insurance_expires_on": forms.DateInput(attrs={"type": "date"}),
-            "safeguarding_policy_review_on": forms.DateInput(attrs={"type": "date"}),
+            "dbs_checks_expire_on": DateInput(),
+            "insurance_expires_on": DateInput(),
+            "safeguarding_policy_review_on": DateInput(),
         }
 
     def __init__(self, *args, **kwargs):

@@ -9,6 +9,7 @@ from commissioning.codes import Urgency
 from commissioning.forms import CodeChoiceField, need_choices
 from commissioning.models import Organisation, Place, Sector, Service
 from referrals.models import Referral, ReferralSource, ReferralStatus
+from vsocare.widgets import DateInput
 
 UK_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 
@@ -42,7 +43,7 @@ class PatientDetailsForm(forms.Form):
 
     given_name = forms.CharField(max_length=100, required=False)
     family_name = forms.CharField(max_length=100, required=False)
-    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_of_birth = forms.DateField(required=False, widget=DateInput())
     postcode = forms.CharField(max_length=8, required=False)
     lives_alone = forms.BooleanField(required=False)
     is_carer = forms.BooleanField(label="Is a carer", required=False)
@@ -171,13 +172,13 @@ class ReferralFilter(django_filters.FilterSet):
         label="Referred from",
         field_name="referred_at",
         lookup_expr="date__gte",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )
     referred_to = django_filters.DateFilter(
         label="Referred up to",
         field_name="referred_at",
         lookup_expr="date__lte",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )
 
     class Meta:

@@ -1,8 +1,19 @@
 from django.urls import path
 
-from referrals import views
+from referrals import views, views_dashboard
 
 urlpatterns = [
+    path("commissioner/dashboard/", views_dashboard.dashboard, name="dashboard"),
+    path(
+        "commissioner/dashboard/<slug:section>.csv",
+        views_dashboard.dashboard_csv,
+        name="dashboard_csv",
+    ),
+    path(
+        "commissioner/dashboard/breaches/",
+        views_dashboard.breach_referrals,
+        name="breach_referrals",
+    ),
     path("referrals/", views.referral_list, name="referral_list"),
     path("referrals/new/", views.referral_create, name="referral_create"),
     path("referrals/waiting/", views.referral_waiting, name="referral_waiting"),

@@ -12,3 +12,8 @@ def need_names(context, codes) -> str:
     if labels is None:
         labels = context.render_context["need_labels"] = need_labels()
     return ", ".join(labels.get(code, code) for code in codes)
+
+
+@register.filter
+def lookup(mapping: dict, key):
+    return mapping.get(key, key)

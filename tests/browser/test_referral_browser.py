@@ -109,3 +109,22 @@ def test_the_referral_form_works_from_the_keyboard_alone(
     assert referral.patient == patient
     assert referral.needs == ["shopping"]
     assert (referral.urgency, referral.service) == ("soon", home_from_hospital)
+
+
+def test_the_commissioners_dashboard_draws_its_chart_and_is_accessible(
+    page, live_server, commissioner, icc, home_from_hospital
+):
+    from tests.factories import ReferralFactory
+
+    ReferralFactory.create_batch(3, referrer=icc, service=home_from_hospital)
+    page.goto(f"{live_server.url}/sign-in/")
+    page.get_by_label("Email address").fill(commissioner.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Commissioning overview").wait_for()
+
+    page.goto(f"{live_server.url}/commissioner/dashboard/?date_from=2026-01-01&date_to=2027-12-31")
+
+    page.get_by_role("heading", name="Referral split: 3 referrals").wait_for()
+    assert page.evaluate("Chart.getChart('split-chart').data.datasets.length") == 3
+    assert_accessible(page)

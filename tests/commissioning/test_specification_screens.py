@@ -219,3 +219,18 @@ def test_the_specification_list_query_count_does_not_grow(
         response = client.get(reverse("specification_list"))
 
     assert len(response.context["page"]) == 20
+
+
+def test_editing_a_draft_shows_its_saved_dates_in_the_date_pickers(
+    client, commissioner, service, framework
+):
+    draft = SpecificationFactory(
+        service=service, framework=framework, version=1, status=SpecificationStatus.DRAFT
+    )
+    client.force_login(commissioner)
+
+    page = client.get(reverse("specification_edit", args=[draft.pk])).content.decode()
+
+    # A date picker only takes ISO dates; the UK format would leave it empty.
+    assert 'type="date" name="starts_on" value="2026-04-01"' in page
+    assert 'type="date" name="ends_on" value="2027-03-31"' in page
