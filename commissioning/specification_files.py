@@ -33,30 +33,16 @@ from commissioning.validation import (
 FORMAT = "vsocare-specifications"
 FORMAT_VERSION = 1
 
-# Every field a record may carry, in the order the export writes them. The content fields are
-# SPECIFICATION_FIELDS, so a field added there and not here fails a test rather than being
-# silently left out of every file.
+# Every field a record may carry, in the order the export writes them: what identifies the
+# version (its framework comes first among the content fields), then the content, taken from
+# SPECIFICATION_FIELDS so that a field added to specifications is carried in files too.
 RECORD_FIELDS = (
     "organisation",
     "service",
-    "framework",
+    SPECIFICATION_FIELDS[0],
     "version",
     "status",
-    "eligibility",
-    "not_eligible_for_social_care",
-    "min_age",
-    "max_age",
-    "activities_in_remit",
-    "activities_excluded",
-    "max_urgency",
-    "monthly_capacity",
-    "max_episode_weeks",
-    "response_target_hours",
-    "max_interim_cover_days",
-    "outcome_measures",
-    "funding_gbp",
-    "starts_on",
-    "ends_on",
+    *SPECIFICATION_FIELDS[1:],
 )
 REQUIRED_FIELDS = ("organisation", "service", "framework", "version", "max_urgency", "starts_on")
 NAME_FIELDS = ("organisation", "service", "framework")
