@@ -29,7 +29,13 @@ NAVIGATION = (
     ),
     NavItem("New referral", "referral_create", (Role.ICC,)),
     NavItem("Dashboard", "dashboard", (Role.COMMISSIONER,)),
+    NavItem("Our remit", "remit_page", (Role.VSO_LEAD,)),
     NavItem("Waiting", "referral_waiting", (Role.ICC, Role.COMMISSIONER)),
+    NavItem(
+        "Concerns",
+        "concern_list",
+        (Role.ICC, Role.VSO_LEAD, Role.VSO_WORKER, Role.COMMISSIONER),
+    ),
     NavItem("Directory", "directory", ALL_ROLES),
     NavItem("Organisations", "organisation_list", ALL_ROLES),
     NavItem("Frameworks", "framework_list", (Role.COMMISSIONER, Role.ADMINISTRATOR)),

@@ -8,7 +8,14 @@ from django.utils import timezone
 from commissioning.codes import Urgency
 from commissioning.forms import CodeChoiceField, need_choices
 from commissioning.models import Organisation, Place, Sector, Service
-from referrals.models import Referral, ReferralSource, ReferralStatus
+from referrals.models import (
+    ACKNOWLEDGE_WITHIN,
+    ConcernSeverity,
+    Referral,
+    ReferralSource,
+    ReferralStatus,
+)
+from referrals.selectors import CONCERN_STATES
 from vsocare.widgets import DateInput
 
 UK_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
@@ -184,3 +191,57 @@ class ReferralFilter(django_filters.FilterSet):
     class Meta:
         model = Referral
         fields = ["status", "urgency", "destination_sector", "place"]
+
+
+def _within(delta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    if hours % 24:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{hours // 24} day{'s' if hours != 24 else ''}"
+
+
+class ConcernForm(forms.Form):
+    """Raise a concern; the organisations offered are those involved in the referral."""
+
+    severity = forms.ChoiceField(
+        choices=[("", "Choose…")]
+        + [
+            (value, f"{label}: to be acknowledged within {_within(ACKNOWLEDGE_WITHIN[value])}")
+            for value, label in ConcernSeverity.choices
+        ],
+        error_messages={"required": "Choose how serious the concern is."},
+    )
+    addressed_to = forms.TypedChoiceField(
+        label="Addressed to",
+        coerce=int,
+        error_messages={"required": "Choose the organisation that must answer it."},
+    )
+    description = forms.CharField(
+        label="What is the concern?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say what the concern is."},
+    )
+
+    def __init__(self, *args, addressees, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organisations = {organisation.pk: organisation for organisation, _ in addressees}
+        self.fields["addressed_to"].choices = [("", "Choose…")] + [
+            (organisation.pk, f"{organisation.name} ({why})") for organisation, why in addressees
+        ]
+
+    def clean_addressed_to(self):
+        return self.organisations[self.cleaned_data["addressed_to"]]
+
+
+class ConcernActionForm(forms.Form):
+    """Acknowledge or resolve: carries the version the person saw, and where to go back to."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    next = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class ConcernListForm(forms.Form):
+    state = forms.ChoiceField(
+        label="Show", choices=list(CONCERN_STATES.items()), required=False, initial="all"
+    )

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -6,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from commissioning.codes import Urgency
-from commissioning.models import Organisation, Place, Sector, Service
+from commissioning.models import Organisation, Place, Sector, Service, ServiceSpecification
 from vsocare.models import AuditedModel
 
 
@@ -230,9 +232,141 @@ class Referral(AuditedModel):
         return self.status in OPEN_STATUSES
 
 
+class RemitClause(models.TextChoices):
+    """The parts of a specification a VSO can point at when a referral takes it to its limit."""
+
+    ELIGIBILITY = "eligibility", "Eligibility"
+    EXCLUDED_ACTIVITY = "excluded_activity", "Activities excluded"
+    URGENCY = "urgency", "Highest urgency accepted"
+    CAPACITY = "capacity", "Monthly capacity"
+    EPISODE_LENGTH = "episode_length", "Longest episode"
+    INTERIM_COVER = "interim_cover", "Longest interim cover"
+
+
+# Deletes too: a mark taken back is still evidence of what was said, and when.
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class RemitLimitMark(AuditedModel):
+    """A VSO's record that a referral is "at the limit of our remit", quoting the clause of the
+    specification in force for it. The referrer sees it and the reports count it; taking a mark
+    back deletes the row, and the history table keeps what it said."""
+
+    referral = models.OneToOneField(Referral, on_delete=models.PROTECT, related_name="remit_mark")
+    specification = models.ForeignKey(
+        ServiceSpecification, on_delete=models.PROTECT, related_name="remit_marks"
+    )
+    clause = models.CharField(max_length=20, choices=RemitClause.choices)
+    # The words as they stood when quoted, so the mark reads the same whatever comes later.
+    clause_text = models.TextField()
+    note = models.TextField(blank=True)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(clause__in=RemitClause.values), name="remit_mark_clause_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(clause_text=""), name="remit_mark_quotes_the_clause"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referral}: at the limit ({self.get_clause_display()})"
+
+
+class ConcernSeverity(models.TextChoices):
+    LOW = "low", "Low"
+    MODERATE = "moderate", "Moderate"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+# How long the organisation a concern is addressed to has to acknowledge it. The deadline is
+# stored on each concern when raised, so changing these never moves an old deadline.
+ACKNOWLEDGE_WITHIN = {
+    ConcernSeverity.LOW: timedelta(days=5),
+    ConcernSeverity.MODERATE: timedelta(days=2),
+    ConcernSeverity.HIGH: timedelta(days=1),
+    ConcernSeverity.CRITICAL: timedelta(hours=4),
+}
+
+
+@pghistory.track()
+class Concern(AuditedModel):
+    """Raised by a VSO on a referral ("she has waited 19 days for the social-care visit"),
+    addressed to an organisation, which must acknowledge it by the deadline."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="concerns")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="concerns_raised"
+    )
+    raised_by_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="concerns_raised"
+    )
+    addressed_to = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="concerns_received"
+    )
+    severity = models.CharField(max_length=10, choices=ConcernSeverity.choices)
+    description = models.TextField()
+    raised_at = models.DateTimeField()
+    acknowledge_by = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        indexes = [
+            models.Index(fields=["referral"], name="concern_referral"),
+            # The dashboards and the lists ask "what is still open, and for whom".
+            models.Index(
+                fields=["addressed_to", "acknowledge_by"],
+                condition=Q(resolved_at__isnull=True),
+                name="concern_open_by_addressee",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(severity__in=ConcernSeverity.values), name="concern_severity_valid"
+            ),
+            models.CheckConstraint(condition=~Q(description=""), name="concern_has_description"),
+            models.CheckConstraint(
+                condition=Q(acknowledge_by__gt=F("raised_at")), name="concern_deadline_after_raised"
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True, acknowledged_by__isnull=True)
+                | Q(acknowledged_at__isnull=False, acknowledged_by__isnull=False),
+                name="concern_acknowledged_by_someone",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True, resolution="")
+                | Q(resolved_at__isnull=False, resolved_by__isnull=False) & ~Q(resolution=""),
+                name="concern_resolution_written",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Concern on {self.referral} ({self.get_severity_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
 class ReportKind(models.TextChoices):
     REFERRAL_SPLIT = "referral_split", "Referral split"
     REMIT_BREACHES = "remit_breaches", "Remit breaches"
+    SERVICE_ACTIVITY = "service_activity", "Service activity"
 
 
 class ReportSnapshot(models.Model):

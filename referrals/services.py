@@ -4,15 +4,32 @@ timestamped, attributed, and refused when someone else changed the referral firs
 from dataclasses import asdict
 from datetime import date, datetime
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import date_format
 
-from commissioning.models import Organisation, Place, Sector, Service
-from commissioning.selectors import service_remit_check
+from commissioning.models import Organisation, Place, Sector, Service, ServiceSpecification
+from commissioning.selectors import need_labels, service_remit_check
 from commissioning.validation import known_need_codes, unknown_codes
-from referrals.models import OPEN_STATUSES, Patient, Referral, ReferralStatus
+from referrals.models import (
+    ACKNOWLEDGE_WITHIN,
+    OPEN_STATUSES,
+    Concern,
+    ConcernSeverity,
+    Patient,
+    Referral,
+    ReferralStatus,
+    RemitClause,
+    RemitLimitMark,
+)
+from referrals.selectors import (
+    concern_addressees_for,
+    remit_mark_editable_by,
+    remit_specification_for,
+)
 
 S = ReferralStatus
 
@@ -316,3 +333,303 @@ def patient_get_or_register(
         updated_by=user,
     )
     return patient, True
+
+
+# --- "At the limit of our remit" -----------------------------------------------------------
+
+# How each clause is headed when quoted: the words a VSO lead reads out to the referrer.
+CLAUSE_HEADINGS = {
+    RemitClause.ELIGIBILITY: "Eligibility",
+    RemitClause.EXCLUDED_ACTIVITY: "Activities excluded",
+    RemitClause.URGENCY: "Highest urgency accepted",
+    RemitClause.CAPACITY: "Monthly capacity",
+    RemitClause.EPISODE_LENGTH: "Longest episode",
+    RemitClause.INTERIM_COVER: "Longest interim cover for a waiting statutory referral",
+}
+
+
+def _counted(number: int, word: str) -> str:
+    return f"{number} {word}" if number == 1 else f"{number} {word}s"
+
+
+def _ages(spec: ServiceSpecification) -> str:
+    if spec.min_age is not None and spec.max_age is not None:
+        return f"aged {spec.min_age} to {spec.max_age}"
+    if spec.min_age is not None:
+        return f"aged {spec.min_age} or over"
+    if spec.max_age is not None:
+        return f"aged up to {spec.max_age}"
+    return ""
+
+
+def _clause_words(spec: ServiceSpecification, clause: str, labels: dict[str, str]) -> str:
+    """What the specification says under this clause, or "" when it sets nothing there."""
+    if clause == RemitClause.ELIGIBILITY:
+        parts = [
+            spec.eligibility.strip().rstrip(".").strip(),
+            "only people not eligible for social care" if spec.not_eligible_for_social_care else "",
+            _ages(spec),
+        ]
+        return "; ".join(part for part in parts if part)
+    if clause == RemitClause.EXCLUDED_ACTIVITY:
+        return ", ".join(labels.get(code, code) for code in spec.activities_excluded)
+    if clause == RemitClause.URGENCY:
+        return spec.get_max_urgency_display()
+    if clause == RemitClause.CAPACITY:
+        # Blank is "no set limit"; a capacity of 0 is a limit, and a sharp one.
+        if spec.monthly_capacity is None:
+            return ""
+        return _counted(spec.monthly_capacity, "referral")
+    if clause == RemitClause.EPISODE_LENGTH:
+        return _counted(spec.max_episode_weeks, "week") if spec.max_episode_weeks else ""
+    if clause == RemitClause.INTERIM_COVER:
+        return _counted(spec.max_interim_cover_days, "day") if spec.max_interim_cover_days else ""
+    return ""
+
+
+def remit_clause_text(*, specification: ServiceSpecification, clause: str) -> str:
+    """The clause as a person reads it: "Highest urgency accepted: Urgent"."""
+    if clause not in RemitClause.values:
+        raise ValidationError({"clause": "Choose a clause of the specification."})
+    words = _clause_words(specification, clause, need_labels())
+    if not words:
+        raise ValidationError(
+            {
+                "clause": (
+                    f"Version {specification.version} of the specification sets nothing under "
+                    f"{CLAUSE_HEADINGS[clause].lower()}: choose a clause it does set."
+                )
+            }
+        )
+    return f"{CLAUSE_HEADINGS[clause]}: {words}"
+
+
+def remit_clauses_for(*, specification: ServiceSpecification) -> list[tuple[str, str]]:
+    """(clause, quoted words) for each clause the specification sets, in a fixed order."""
+    labels = need_labels()
+    clauses = []
+    for clause in RemitClause.values:
+        words = _clause_words(specification, clause, labels)
+        if words:
+            clauses.append((clause, f"{CLAUSE_HEADINGS[clause]}: {words}"))
+    return clauses
+
+
+def _already_marked(referral: Referral, mark: RemitLimitMark) -> ValidationError:
+    return ValidationError(
+        {
+            "referral": (
+                f"{referral.reference} is already marked at the limit of remit, by "
+                f"{mark.marked_by.full_name} on {timezone.localtime(mark.marked_at):%-d %B %Y}. "
+                "Take that mark back first if another clause fits better."
+            )
+        }
+    )
+
+
+@transaction.atomic
+def remit_mark_create(
+    *, referral: Referral, user, clause: str, note: str = "", now: datetime | None = None
+) -> RemitLimitMark:
+    """Mark a referral "at the limit of our remit", quoting a clause of the specification in
+    force on the referral's day. The words are copied, so a later version never changes them."""
+    if not remit_mark_editable_by(user, referral):
+        raise PermissionDenied
+    if referral.destination_sector != Sector.VOLUNTARY or referral.service_id is None:
+        raise ValidationError(
+            {"referral": f"{referral.reference} is not a referral to a voluntary service."}
+        )
+    specification = remit_specification_for(referral)
+    if specification is None:
+        raise ValidationError(
+            {
+                "referral": (
+                    f"No specification of {referral.service.name} was in force when "
+                    f"{referral.reference} was made, so there is no clause to quote."
+                )
+            }
+        )
+    existing = RemitLimitMark.objects.filter(referral=referral).select_related("marked_by").first()
+    if existing is not None:
+        raise _already_marked(referral, existing)
+    clause_text = remit_clause_text(specification=specification, clause=clause)
+    try:
+        with transaction.atomic():
+            return RemitLimitMark.objects.create(
+                referral=referral,
+                specification=specification,
+                clause=clause,
+                clause_text=clause_text,
+                note=note.strip(),
+                marked_by=user,
+                marked_at=now or timezone.now(),
+                created_by=user,
+                updated_by=user,
+            )
+    except IntegrityError:
+        # Someone marked it between our check and our insert: one mark per referral.
+        existing = RemitLimitMark.objects.select_related("marked_by").get(referral=referral)
+        raise _already_marked(referral, existing) from None
+
+
+@transaction.atomic
+def remit_mark_withdraw(*, mark: RemitLimitMark, user) -> None:
+    """Take a mark back. The row goes; its history (with who took it back) stays."""
+    if not remit_mark_editable_by(user, mark.referral):
+        raise PermissionDenied
+    # Stamped first, so that the history's delete event names who took the mark back.
+    marks = RemitLimitMark.objects.filter(pk=mark.pk)
+    marks.update(updated_by=user, updated_at=timezone.now())
+    deleted, _ = marks.delete()
+    if not deleted:
+        raise ValidationError(
+            {"mark": f"The mark on {mark.referral.reference} was already taken back."}
+        )
+
+
+# --- Concerns ------------------------------------------------------------------------------
+
+
+class ConcernConflict(Exception):
+    """The concern is not as the person last saw it: changed by someone else, or already done."""
+
+
+def _when(moment: datetime) -> str:
+    return date_format(timezone.localtime(moment), "j M Y \\a\\t H:i")
+
+
+def concern_raise(
+    *,
+    referral: Referral,
+    user,
+    addressed_to: Organisation | None,
+    severity: str,
+    description: str,
+    now: datetime | None = None,
+) -> Concern:
+    """Raise a concern on a referral, addressed to another organisation involved in it. The
+    acknowledgement deadline is fixed now, from the severity, and never moves afterwards."""
+    now = now or timezone.now()
+    if user.organisation_id is None:
+        raise ValidationError("Only someone who works for an organisation can raise a concern.")
+    errors: dict[str, list[str]] = {}
+    if severity not in ConcernSeverity.values:
+        errors["severity"] = ["Choose how serious the concern is."]
+    if not description.strip():
+        errors["description"] = ["Say what the concern is; the organisation addressed reads it."]
+    allowed = {
+        organisation.pk
+        for organisation, _ in concern_addressees_for(
+            referral=referral, organisation=user.organisation
+        )
+    }
+    if addressed_to is None or addressed_to.pk not in allowed:
+        errors["addressed_to"] = [
+            "Address the concern to another organisation involved in this referral."
+        ]
+    if now > timezone.now() or now < referral.referred_at:
+        errors["raised_at"] = ["A concern is raised between the referral and now."]
+    if errors:
+        raise ValidationError(errors)
+    return Concern.objects.create(
+        referral=referral,
+        raised_by=user,
+        raised_by_organisation=user.organisation,
+        addressed_to=addressed_to,
+        severity=severity,
+        description=description.strip(),
+        raised_at=now,
+        acknowledge_by=now + ACKNOWLEDGE_WITHIN[ConcernSeverity(severity)],
+        created_by=user,
+        updated_by=user,
+    )
+
+
+def _concern_refused(concern: Concern, expected_version: int, doing: str) -> ConcernConflict:
+    """Why a conditional update on a concern changed nothing, in words for the person."""
+    current = Concern.objects.select_related(
+        "updated_by", "acknowledged_by", "resolved_by", "referral"
+    ).get(pk=concern.pk)
+    if current.version != expected_version:
+        who = current.updated_by.full_name if current.updated_by else "someone else"
+        if current.resolved_at:
+            now_is = f"resolved by {current.resolved_by.full_name}"
+        elif current.acknowledged_at:
+            now_is = f"acknowledged by {current.acknowledged_by.full_name}"
+        else:
+            now_is = "still open"
+        return ConcernConflict(
+            f"The concern on {current.referral.reference} was changed by {who} on "
+            f"{_when(current.updated_at)} while you had it open; it is now {now_is}. Nothing "
+            f"you did was saved: look again before you {doing} it."
+        )
+    if current.resolved_at:
+        return ConcernConflict(
+            f"The concern on {current.referral.reference} was already resolved by "
+            f"{current.resolved_by.full_name} on {_when(current.resolved_at)}."
+        )
+    return ConcernConflict(
+        f"The concern on {current.referral.reference} was already acknowledged by "
+        f"{current.acknowledged_by.full_name} on {_when(current.acknowledged_at)}."
+    )
+
+
+def _checked_now(concern: Concern, now: datetime | None) -> datetime:
+    now = now or timezone.now()
+    if now > timezone.now() or now < concern.raised_at:
+        raise ValidationError({"now": "This can only be done between the concern and now."})
+    return now
+
+
+def concern_acknowledge(
+    *, concern: Concern, user, expected_version: int, now: datetime | None = None
+) -> Concern:
+    now = _checked_now(concern, now)
+    # One conditional UPDATE, as for a referral: it succeeds only if nobody has changed the
+    # concern since this person loaded it and it is still unacknowledged.
+    updated = Concern.objects.filter(
+        pk=concern.pk,
+        version=expected_version,
+        acknowledged_at__isnull=True,
+        resolved_at__isnull=True,
+    ).update(
+        acknowledged_at=now,
+        acknowledged_by=user,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+        updated_by=user,
+    )
+    if not updated:
+        raise _concern_refused(concern, expected_version, "acknowledge")
+    return Concern.objects.get(pk=concern.pk)
+
+
+def concern_resolve(
+    *,
+    concern: Concern,
+    user,
+    expected_version: int,
+    resolution: str,
+    now: datetime | None = None,
+) -> Concern:
+    """Resolve a concern with a written resolution. One never acknowledged is acknowledged by
+    the same person at the same moment: resolving answers it, and the remit-breaches report
+    still counts it as late if that moment is past the deadline."""
+    if not resolution.strip():
+        raise ValidationError({"resolution": "Write how the concern was resolved."})
+    now = _checked_now(concern, now)
+    updated = Concern.objects.filter(
+        pk=concern.pk, version=expected_version, resolved_at__isnull=True
+    ).update(
+        resolved_at=now,
+        resolved_by=user,
+        resolution=resolution.strip(),
+        acknowledged_at=Coalesce(F("acknowledged_at"), Value(now)),
+        acknowledged_by_id=Coalesce(F("acknowledged_by_id"), Value(user.pk)),
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+        updated_by=user,
+    )
+    if not updated:
+        raise _concern_refused(concern, expected_version, "resolve")
+    return Concern.objects.get(pk=concern.pk)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from referrals import views, views_dashboard
+from referrals import views, views_concerns, views_dashboard, views_remit
 
 urlpatterns = [
     path("commissioner/dashboard/", views_dashboard.dashboard, name="dashboard"),
@@ -14,12 +14,37 @@ urlpatterns = [
         views_dashboard.breach_referrals,
         name="breach_referrals",
     ),
+    path(
+        "commissioner/dashboard/overrides/",
+        views_dashboard.override_referrals,
+        name="override_referrals",
+    ),
     path("referrals/", views.referral_list, name="referral_list"),
     path("referrals/new/", views.referral_create, name="referral_create"),
     path("referrals/waiting/", views.referral_waiting, name="referral_waiting"),
     path("referrals/remit-check/", views.referral_remit_check, name="referral_remit_check"),
     path("referrals/patient-lookup/", views.patient_lookup, name="patient_lookup"),
     path("referrals/patient-search/", views.patient_search, name="patient_search"),
+    path("remit/", views_remit.remit_page, name="remit_page"),
     path("referrals/<int:pk>/", views.referral_detail, name="referral_detail"),
+    # Before the catch-all action path below, which "remit-mark" would otherwise match.
+    path(
+        "referrals/<int:pk>/remit-mark/",
+        views_remit.referral_remit_mark,
+        name="referral_remit_mark",
+    ),
+    path(
+        "referrals/<int:pk>/remit-mark/withdraw/",
+        views_remit.referral_remit_mark_withdraw,
+        name="referral_remit_mark_withdraw",
+    ),
+    path("referrals/<int:pk>/concerns/new/", views_concerns.concern_raise, name="concern_raise"),
     path("referrals/<int:pk>/<slug:action>/", views.referral_action, name="referral_action"),
+    path("concerns/", views_concerns.concern_list, name="concern_list"),
+    path(
+        "concerns/<int:pk>/acknowledge/",
+        views_concerns.concern_acknowledge,
+        name="concern_acknowledge",
+    ),
+    path("concerns/<int:pk>/resolve/", views_concerns.concern_resolve, name="concern_resolve"),
 ]

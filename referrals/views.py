@@ -23,6 +23,7 @@ from referrals.forms import (
     ReferralForm,
 )
 from referrals.models import Referral
+from referrals.views_concerns import concern_section
 
 ACTIONS = {
     "accept": (services.referral_accept, None, "accepted"),
@@ -37,7 +38,10 @@ ACTIONS = {
 def referral_list(request):
     if request.user.role == Role.ADMINISTRATOR:
         raise Http404  # administrators see no patients' referrals
-    filterset = ReferralFilter(request.GET, queryset=selectors.referrals_visible_to(request.user))
+    filterset = ReferralFilter(
+        request.GET,
+        queryset=selectors.with_remit_mark_flag(selectors.referrals_visible_to(request.user)),
+    )
     page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
     if request.user.role in VSO_ROLES:
         title = f"Referrals to {request.user.organisation.name}"
@@ -72,6 +76,9 @@ def referral_detail(request, pk):
             "actions": selectors.referral_actions_for(request.user, referral),
             "events": referral.events.select_related("updated_by").order_by("pgh_id"),
             "decision_form": DecisionForm(initial={"version": referral.version}),
+            "remit_mark": selectors.remit_mark_on(referral),
+            "may_mark_remit": selectors.remit_mark_editable_by(request.user, referral),
+            **concern_section(request.user, referral),
         },
     )
 

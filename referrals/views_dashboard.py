@@ -5,6 +5,7 @@ import csv
 from datetime import date, timedelta
 
 from django import forms
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,6 +15,7 @@ from accounts.permissions import role_required
 from commissioning.models import Place
 from referrals.models import ReportKind, ReportRun, ReportSnapshot
 from referrals.reports.snapshots import report_compute
+from referrals.reports.split import SECTORS, period_bounds
 from referrals.selectors import referrals_visible_to
 from vsocare.widgets import DateInput
 
@@ -26,7 +28,6 @@ RULE_NAMES = {
     "interim_cover": "Interim cover for too long",
     "concern_unacknowledged": "Concern not acknowledged in time",
 }
-CSV_SECTIONS = {"by_month": "month", "by_place": "place", "by_team": "team", "by_source": "source"}
 
 
 class DashboardForm(forms.Form):
@@ -49,15 +50,39 @@ def _default_period() -> tuple[date, date]:
     return yesterday.replace(month=1, day=1), yesterday
 
 
-def _report(kind: str, date_from: date, date_to: date, place) -> tuple[dict, object]:
-    """The snapshot when the night computed this period for every place, else computed now."""
+def _reports(date_from: date, date_to: date, place) -> tuple[dict, dict, ReportSnapshot | None]:
+    """Every report for the period: from the nightly snapshots when the night computed this
+    period for every place, else computed now (the same SQL). One query finds the period's
+    snapshots and the newest snapshot of all, which says whether the nights are running."""
+    newest = ReportSnapshot.objects.order_by("-generated_at").values("pk")[:1]
+    wanted = Q(pk__in=newest)
+    if place is None:
+        wanted |= Q(date_from=date_from, date_to=date_to)
+    snapshots = list(ReportSnapshot.objects.filter(wanted))
+    latest = max(snapshots, key=lambda snapshot: snapshot.generated_at, default=None)
+    stored = {
+        snapshot.kind: snapshot
+        for snapshot in snapshots
+        if place is None and (snapshot.date_from, snapshot.date_to) == (date_from, date_to)
+    }
+    reports = {
+        kind: stored[kind].data
+        if kind in stored
+        else report_compute(kind=kind, date_from=date_from, date_to=date_to, place=place)
+        for kind in ReportKind.values
+    }
+    return reports, stored, latest
+
+
+def _report(kind: str, date_from: date, date_to: date, place) -> dict:
+    """One report for the CSV downloads and drill-downs: its snapshot, else computed now."""
     if place is None:
         snapshot = ReportSnapshot.objects.filter(
             kind=kind, date_from=date_from, date_to=date_to
         ).first()
         if snapshot:
-            return snapshot.data, snapshot
-    return report_compute(kind=kind, date_from=date_from, date_to=date_to, place=place), None
+            return snapshot.data
+    return report_compute(kind=kind, date_from=date_from, date_to=date_to, place=place)
 
 
 def _period(request) -> tuple[DashboardForm, date | None, date | None, Place | None]:
@@ -79,14 +104,19 @@ def dashboard(request):
     form, date_from, date_to, place = _period(request)
     context = {"form": form}
     if date_from:
-        split, split_snapshot = _report(ReportKind.REFERRAL_SPLIT, date_from, date_to, place)
-        breaches, _ = _report(ReportKind.REMIT_BREACHES, date_from, date_to, place)
-        latest = ReportSnapshot.objects.order_by("-generated_at").first()
+        reports, stored, latest = _reports(date_from, date_to, place)
         last_run = ReportRun.objects.exclude(outcome=ReportRun.Outcome.RUNNING).first()
+        activity = reports[ReportKind.SERVICE_ACTIVITY]
         context.update(
-            split=split,
-            breaches=breaches,
-            snapshot=split_snapshot,
+            split=reports[ReportKind.REFERRAL_SPLIT],
+            breaches=reports[ReportKind.REMIT_BREACHES],
+            activity=activity,
+            capacity=[row for row in activity["services"] if row["capacity_commissioned"]],
+            overrides=[row for row in activity["services"] if row["overrides"]],
+            single_service_teams=sum(
+                1 for team in activity["teams"] if team["voluntary_services"] == 1
+            ),
+            snapshot=stored.get(ReportKind.REFERRAL_SPLIT),
             latest=latest,
             stale=latest is None or timezone.now() - latest.generated_at > STALE_AFTER,
             failed_run=last_run
@@ -94,8 +124,97 @@ def dashboard(request):
             else None,
             query=request.GET.urlencode(),
             rule_names=RULE_NAMES,
+            csv_sections=CSV_SECTIONS,
         )
     return render(request, "referrals/dashboard.html", context)
+
+
+def _split_rows(section: str, key: str):
+    def rows(report: dict) -> list[dict]:
+        return [
+            {key: row[key], **row, **{f"percent_{s}": row["percent"][s] for s in SECTORS}}
+            for row in report[section]
+        ]
+
+    columns = (key, "total", *SECTORS, *(f"percent_{s}" for s in SECTORS))
+    return ReportKind.REFERRAL_SPLIT, rows, columns
+
+
+def _activity_rows(section: str, columns: tuple[str, ...], keep=None):
+    def rows(report: dict) -> list[dict]:
+        return [row for row in report[section] if keep is None or keep(row)]
+
+    return ReportKind.SERVICE_ACTIVITY, rows, columns
+
+
+def _breach_rows(report: dict) -> list[dict]:
+    return [
+        {**row, "referral_ids": " ".join(map(str, row["referral_ids"])),
+         "overridden": len(row["overridden_ids"])}
+        for row in report["by_service"]
+    ]  # fmt: skip
+
+
+SERVICE_COLUMNS = (
+    "organisation", "service", "received", "accepted", "declined", "withdrawn", "contacted",
+    "median_hours_to_contact", "response_target_hours", "contacted_within_target",
+    "overrides", "marked_at_limit",
+)  # fmt: skip
+# Every table on the dashboard, downloadable: (report, its rows, the columns written).
+CSV_SECTIONS = {
+    "by_month": _split_rows("by_month", "month"),
+    "by_place": _split_rows("by_place", "place"),
+    "by_team": _split_rows("by_team", "team"),
+    "by_source": _split_rows("by_source", "source"),
+    "services": _activity_rows("services", SERVICE_COLUMNS),
+    "capacity": _activity_rows(
+        "services",
+        (
+            "organisation",
+            "service",
+            "capacity_used",
+            "capacity_commissioned",
+            "months_over_capacity",
+            "capacity_used_without_limit",
+        ),
+        keep=lambda row: row["capacity_commissioned"],
+    ),
+    "overrides": _activity_rows(
+        "services",
+        ("organisation", "service", "received", "overrides"),
+        keep=lambda row: row["overrides"],
+    ),
+    "teams": _activity_rows(
+        "teams",
+        (
+            "team",
+            "referrals",
+            "voluntary_referrals",
+            "voluntary_services",
+            "voluntary_organisations",
+        ),
+    ),
+    "off_the_radar": _activity_rows(
+        "off_the_radar", ("organisation", "service", "kind", "last_verified_on")
+    ),
+    "concerns": _activity_rows(
+        "concerns",
+        (
+            "addressed_to",
+            "raised_by",
+            "open",
+            "awaiting_acknowledgement",
+            "past_deadline",
+            "serious",
+            "oldest_raised_on",
+        ),
+    ),
+    "breaches": (
+        ReportKind.REMIT_BREACHES,
+        _breach_rows,
+        ("organisation", "service", "rule", "count", "overridden", "referral_ids"),
+    ),
+}
 
 
 @role_required(Role.COMMISSIONER)
@@ -105,46 +224,86 @@ def dashboard_csv(request, section):
     _, date_from, date_to, place = _period(request)
     if not date_from:
         raise Http404
-    split, _ = _report(ReportKind.REFERRAL_SPLIT, date_from, date_to, place)
+    kind, rows, columns = CSV_SECTIONS[section]
+    report = _report(kind, date_from, date_to, place)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = (
-        f'attachment; filename="referral-split-{section}-{date_from}-{date_to}.csv"'
+        f'attachment; filename="{section.replace("_", "-")}-{date_from}-{date_to}.csv"'
     )
     writer = csv.writer(response)
-    key = CSV_SECTIONS[section]
-    writer.writerow([key, "total", "health", "social_care", "voluntary",
-                     "percent_health", "percent_social_care", "percent_voluntary"])  # fmt: skip
-    for row in split[section]:
-        p = row["percent"]
-        counts = [row["total"], row["health"], row["social_care"], row["voluntary"]]
-        writer.writerow([row[key], *counts, p["health"], p["social_care"], p["voluntary"]])
+    writer.writerow(columns)
+    for row in rows(report):
+        writer.writerow([row[column] for column in columns])
     return response
+
+
+def _referral_page(request, *, heading: str, summary: str, referrals, date_from, date_to):
+    return render(
+        request,
+        "referrals/dashboard_referrals.html",
+        {
+            "heading": heading,
+            "summary": summary,
+            "referrals": referrals.order_by("referred_at"),
+            "date_from": date_from,
+            "date_to": date_to,
+        },
+    )
 
 
 @role_required(Role.COMMISSIONER)
 def breach_referrals(request):
-    """Drill-down: the referrals behind one count of the remit-breaches table."""
+    """Drill-down: the referrals behind one count of the remit-breaches table, or behind the
+    referrals a VSO marked at the limit of its remit."""
     _, date_from, date_to, place = _period(request)
     if not date_from:
         raise Http404
-    breaches, _ = _report(ReportKind.REMIT_BREACHES, date_from, date_to, place)
+    breaches = _report(ReportKind.REMIT_BREACHES, date_from, date_to, place)
     wanted = tuple(request.GET.get(key, "") for key in ("organisation", "service", "rule"))
     row = next(
-        (r for r in breaches["by_service"]
+        (r for r in (*breaches["by_service"], *breaches.get("marked_at_limit", []))
          if (r["organisation"], r["service"], r["rule"]) == wanted),
         None,
     )  # fmt: skip
     if row is None:
         raise Http404("No such breach in this period")
-    referrals = referrals_visible_to(request.user).filter(pk__in=row["referral_ids"])
-    return render(
+    rule = RULE_NAMES.get(row["rule"], "Marked at the limit of remit")
+    return _referral_page(
         request,
-        "referrals/breach_referrals.html",
-        {
-            "row": row,
-            "referrals": referrals.order_by("referred_at"),
-            "overridden": set(row["overridden_ids"]),
-            "date_from": date_from,
-            "date_to": date_to,
-        },
+        heading=f"{row['service']}: {rule.lower()}",
+        summary=row["organisation"],
+        referrals=referrals_visible_to(request.user).filter(pk__in=row["referral_ids"]),
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+@role_required(Role.COMMISSIONER)
+def override_referrals(request):
+    """Drill-down: the referrals sent to one service with an override reason in the period."""
+    _, date_from, date_to, place = _period(request)
+    try:
+        service_id = int(request.GET.get("service", ""))
+    except ValueError:
+        raise Http404 from None
+    if not date_from:
+        raise Http404
+    start, end = period_bounds(date_from, date_to)
+    referrals = (
+        referrals_visible_to(request.user)
+        .filter(service_id=service_id, referred_at__gte=start, referred_at__lt=end)
+        .exclude(override_reason="")
+    )
+    if place is not None:
+        referrals = referrals.filter(place=place)
+    first = referrals.first()
+    if first is None:
+        raise Http404("No overrides for this service in this period")
+    return _referral_page(
+        request,
+        heading=f"{first.service.name}: sent with an override reason",
+        summary=first.organisation.name,
+        referrals=referrals,
+        date_from=date_from,
+        date_to=date_to,
     )

@@ -25,7 +25,9 @@ from commissioning.models import (
     System,
     VsoKind,
 )
+from vsocare.demo_concerns import seed_demo_concerns
 from vsocare.demo_referrals import seed_demo_referrals
+from vsocare.demo_remit import seed_demo_remit_marks
 
 SYSTEM_NAME = "Eastern Health"
 DEMO_PASSWORD = "vsocare-demo"
@@ -70,6 +72,15 @@ ORGANISATIONS = [
         Sector.VOLUNTARY,
         VsoKind.PARISH_COUNCIL,
         "Saltmarsh Coast",
+        "",
+    ),
+    # Nobody refers to it yet: the dashboard's "off the radar" list, as the Oxfordshire study
+    # found for hyper-local groups.
+    (
+        "Moorland Street Champions",
+        Sector.VOLUNTARY,
+        VsoKind.HYPER_LOCAL_GROUP,
+        "Eastmoor",
         "",
     ),
     (
@@ -180,6 +191,8 @@ def seed_demo() -> dict[str, int]:
 
     created["services"], created["specifications"] = _seed_commissioning(system, organisations)
     created["referrals"] = seed_demo_referrals(system=system, organisations=organisations)
+    created["remit marks"] = seed_demo_remit_marks()
+    created["concerns"] = seed_demo_concerns()
     return created
 
 
@@ -213,6 +226,13 @@ SERVICES = {
         ["shopping", "transport", "prescription_collection", "befriending"],
         ["Saltmarsh Coast"],
         "Anyone in the Saltmarsh villages who needs a hand.",
+        None,
+    ),
+    "Moorland Street Champions": (
+        "Neighbourly Check-ins",
+        ["befriending", "shopping", "digital_inclusion"],
+        ["Eastmoor"],
+        "Anyone living alone in the Moorland villages.",
         None,
     ),
     "Little Fenwick Parish Council": (

@@ -22,7 +22,12 @@ The rules, each a column of one statement:
   the statutory referral waited longer than the specification's longest interim cover: from
   its referral to the first of its first contact, close, withdrawal or decline, or to the end of
   `today` while it is still received or accepted.
-- concern_unacknowledged: always nought for now; concerns are not recorded yet.
+- concern_unacknowledged: a concern raised on the referral was not acknowledged by its
+  deadline: acknowledged after it, or not yet acknowledged when `today` ended past it.
+
+Referrals the VSO marked "at the limit of our remit" are returned beside the breaches, under
+the pseudo-rule `marked_at_limit`, because a mark is the VSO's own evidence and not a rule; they
+are listed in `marked_at_limit`, not counted in `by_rule` or `total`.
 
 Durations are measured on the UK wall clock, so a clock change does not add or take an hour
 from "12 weeks".
@@ -36,7 +41,13 @@ from django.utils import timezone
 
 from commissioning.codes import SpecificationStatus, Urgency
 from commissioning.models import Organisation, Place, Sector, Service, ServiceSpecification
-from referrals.models import CAPACITY_STATUSES, Referral, ReferralStatus
+from referrals.models import (
+    CAPACITY_STATUSES,
+    Concern,
+    Referral,
+    ReferralStatus,
+    RemitLimitMark,
+)
 from referrals.reports.periods import day_start, next_month_start, uk_zone
 
 RULES = (
@@ -45,10 +56,9 @@ RULES = (
     "capacity",
     "episode_length",
     "interim_cover",
-    # Kept so that the report's shape does not change when concerns arrive; until there is a
-    # Concern model with an acknowledgement deadline there is nothing to count.
     "concern_unacknowledged",
 )
+MARKED = "marked_at_limit"
 
 # Still waiting for the statutory service to act.
 STATUTORY_WAITING = (ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED)
@@ -72,6 +82,7 @@ WITH month_referrals AS (
            ) END AS capacity_place
     FROM {referral} r
     WHERE r.service_id IS NOT NULL
+      {organisation_filter}
       AND r.referred_at >= %(months_start)s AND r.referred_at < %(months_end)s
 ),
 judged AS (
@@ -96,7 +107,13 @@ judged AS (
                              THEN %(today_end)s END
                     ) AT TIME ZONE %(tz)s)
                    - (statutory.referred_at AT TIME ZONE %(tz)s)
-                   > spec.max_interim_cover_days * interval '1 day' AS interim_cover
+                   > spec.max_interim_cover_days * interval '1 day' AS interim_cover,
+           EXISTS (
+               SELECT 1 FROM {concern} c
+               WHERE c.referral_id = m.id
+                 AND coalesce(c.acknowledged_at, %(today_end)s) > c.acknowledge_by
+           ) AS concern_unacknowledged,
+           EXISTS (SELECT 1 FROM {mark} k WHERE k.referral_id = m.id) AS marked_at_limit
     FROM month_referrals m
     -- The version in force on the referral's own day; none means not commissioned, which is
     -- not one of these rules, so the inner join leaves such referrals out.
@@ -124,11 +141,13 @@ breaches AS (
         ('excluded_activity', j.excluded_activity),
         ('capacity', j.capacity),
         ('episode_length', j.episode_length),
-        ('interim_cover', j.interim_cover)
+        ('interim_cover', j.interim_cover),
+        ('concern_unacknowledged', j.concern_unacknowledged),
+        ('marked_at_limit', j.marked_at_limit)
     ) AS rule (code, broken)
     WHERE rule.broken
 )
-SELECT o.name, svc.name, b.code, count(*),
+SELECT o.id, o.name, svc.id, svc.name, b.code, count(*),
        array_agg(b.id ORDER BY b.id),
        coalesce(array_agg(b.id ORDER BY b.id) FILTER (WHERE b.override_reason <> ''), '{{}}')
 FROM breaches b
@@ -140,11 +159,18 @@ ORDER BY o.name, o.id, svc.name, svc.id, b.code
 
 
 def remit_breaches(
-    *, date_from: date, date_to: date, place: Place | None = None, today: date | None = None
+    *,
+    date_from: date,
+    date_to: date,
+    place: Place | None = None,
+    organisation: Organisation | None = None,
+    today: date | None = None,
 ) -> dict:
-    """Breaches among referrals made from date_from to date_to inclusive (UK time).
+    """Breaches among referrals made from date_from to date_to inclusive (UK time), to every
+    voluntary organisation or to one (the VSO lead's remit page).
 
-    `today` ends the episodes and statutory waits still running; it defaults to today in the UK.
+    `today` ends the episodes, statutory waits and acknowledgement deadlines still running; it
+    defaults to today in the UK.
     """
     today = today or timezone.localdate(timezone=uk_zone())
     params = {
@@ -164,12 +190,20 @@ def remit_breaches(
         "published": [SpecificationStatus.ACTIVE, SpecificationStatus.RETIRED],
         "voluntary": Sector.VOLUNTARY,
         "place_id": place.pk if place is not None else None,
+        "organisation_id": organisation.pk if organisation is not None else None,
     }
     sql = _SQL.format(
         referral=Referral._meta.db_table,
         specification=ServiceSpecification._meta.db_table,
         service=Service._meta.db_table,
         organisation=Organisation._meta.db_table,
+        concern=Concern._meta.db_table,
+        mark=RemitLimitMark._meta.db_table,
+        # A service belongs to one organisation, so this keeps every referral its capacity
+        # count needs.
+        organisation_filter="AND r.organisation_id = %(organisation_id)s"
+        if organisation is not None
+        else "",
         # Only after the capacity count: capacity is the service's, used from every place.
         place_filter="AND m.place_id = %(place_id)s" if place is not None else "",
     )
@@ -178,23 +212,28 @@ def remit_breaches(
         rows = cursor.fetchall()
 
     by_rule = dict.fromkeys(RULES, 0)
-    by_service = []
-    for organisation, service, rule, count, referral_ids, overridden_ids in rows:
-        by_rule[rule] += count
-        by_service.append(
-            {
-                "organisation": organisation,
-                "service": service,
-                "rule": rule,
-                "count": count,
-                "referral_ids": referral_ids,
-                "overridden_ids": overridden_ids,
-            }
-        )
+    by_service, marked = [], []
+    for org_id, org_name, service_id, service_name, rule, count, ids, overridden in rows:
+        row = {
+            "organisation": org_name,
+            "organisation_id": org_id,
+            "service": service_name,
+            "service_id": service_id,
+            "rule": rule,
+            "count": count,
+            "referral_ids": ids,
+            "overridden_ids": overridden,
+        }
+        if rule == MARKED:
+            marked.append(row)
+        else:
+            by_rule[rule] += count
+            by_service.append(row)
     return {
         "from": date_from.isoformat(),
         "to": date_to.isoformat(),
         "total": sum(by_rule.values()),
         "by_rule": by_rule,
         "by_service": by_service,
+        "marked_at_limit": marked,
     }

@@ -1,5 +1,5 @@
 """Computing reports for periods and keeping the result: the nightly tasks, the command line and
-(later) the dashboards all come through report_compute."""
+the dashboards all come through report_compute."""
 
 from datetime import date, timedelta
 
@@ -9,12 +9,14 @@ from django.utils import timezone
 
 from commissioning.models import Place
 from referrals.models import ReportKind, ReportRun, ReportSnapshot
+from referrals.reports.activity import service_activity
 from referrals.reports.breaches import remit_breaches
 from referrals.reports.split import referral_split
 
 REPORTS = {
     ReportKind.REFERRAL_SPLIT: referral_split,
     ReportKind.REMIT_BREACHES: remit_breaches,
+    ReportKind.SERVICE_ACTIVITY: service_activity,
 }
 # How far back the nightly run fills daily snapshots missed while the worker or broker was down.
 CATCH_UP_DAYS = 31

@@ -1,15 +1,15 @@
 """Referral split: referrals by destination sector for a period, overall and by place, referrer
-team, source and month. Every figure is a GROUP BY with FILTER aggregates in PostgreSQL; Python
-only turns the few aggregated rows into percentages."""
+team, source and month. Every figure comes from one GROUP BY GROUPING SETS statement with FILTER
+aggregates in PostgreSQL; Python only turns the few aggregated rows into percentages."""
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, TruncMonth
+from django.conf import settings
+from django.db import connection
 
-from commissioning.models import Place, Sector
+from commissioning.models import Organisation, Place, Sector
 from referrals.models import Referral, ReferralSource
-from referrals.reports.periods import day_start, uk_zone
+from referrals.reports.periods import day_start
 
 SECTORS = tuple(Sector.values)
 NO_PLACE = "No place recorded"
@@ -20,39 +20,75 @@ def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     return day_start(date_from), day_start(date_to + timedelta(days=1))
 
 
-def referrals_in_period(
-    *, date_from: date, date_to: date, place: Place | None = None
-) -> QuerySet[Referral]:
-    start, end = period_bounds(date_from, date_to)
-    # A plain range on the column, so the BRIN index on referred_at does the narrowing.
-    referrals = Referral.objects.filter(referred_at__gte=start, referred_at__lt=end)
-    return referrals.filter(place=place) if place is not None else referrals
-
-
-def _sector_counts() -> dict:
-    return {
-        "total": Count("id"),
-        **{sector: Count("id", filter=Q(destination_sector=sector)) for sector in SECTORS},
-    }
-
-
 def percentages(counts: dict) -> dict[str, float]:
     total = counts["total"]
     return {s: round(100 * counts[s] / total, 1) if total else 0.0 for s in SECTORS}
 
 
-def _rows(queryset, key: str, label) -> list[dict]:
-    rows = []
-    for row in queryset.annotate(**_sector_counts()).order_by(key):
-        counts = {"total": row["total"], **{s: row[s] for s in SECTORS}}
-        rows.append({**label(row[key]), **counts, "percent": percentages(counts)})
-    return rows
+# Every grouping in one pass over the period's referrals: GROUPING() says which set a row
+# belongs to (the bit of each column not grouped is set), the empty set is the overall row.
+_SQL = """
+SELECT GROUPING(x.place_name, x.team, x.source, x.month) AS grouping_set,
+       x.place_name, x.team, x.source, x.month,
+       count(*) AS total,
+       {sector_counts}
+FROM (
+    SELECT coalesce(p.name, %(no_place)s) AS place_name, t.name AS team, r.source,
+           date_trunc('month', r.referred_at AT TIME ZONE %(tz)s)::date AS month,
+           r.destination_sector
+    FROM {referral} r
+    JOIN {organisation} t ON t.id = r.referrer_organisation_id
+    LEFT JOIN {place} p ON p.id = r.place_id
+    -- A plain range on the column, so the BRIN index on referred_at does the narrowing.
+    WHERE r.referred_at >= %(start)s AND r.referred_at < %(end)s
+      {place_filter}
+) x
+GROUP BY GROUPING SETS ((), (x.place_name), (x.team), (x.source), (x.month))
+ORDER BY grouping_set, x.place_name, x.team, x.source, x.month
+"""
+# GROUPING(place, team, source, month) for each set: the grouped column's bit is clear.
+_SETS = {0b0111: "by_place", 0b1011: "by_team", 0b1101: "by_source", 0b1110: "by_month"}
 
 
 def referral_split(*, date_from: date, date_to: date, place: Place | None = None) -> dict:
-    referrals = referrals_in_period(date_from=date_from, date_to=date_to, place=place)
-    overall = referrals.aggregate(**_sector_counts())
+    start, end = period_bounds(date_from, date_to)
+    sql = _SQL.format(
+        sector_counts=",\n       ".join(
+            f"count(*) FILTER (WHERE x.destination_sector = %(sector_{s})s) AS {s}" for s in SECTORS
+        ),
+        referral=Referral._meta.db_table,
+        organisation=Organisation._meta.db_table,
+        place=Place._meta.db_table,
+        place_filter="AND r.place_id = %(place_id)s" if place is not None else "",
+    )
+    params = {
+        "tz": settings.TIME_ZONE,
+        "start": start,
+        "end": end,
+        "no_place": NO_PLACE,
+        "place_id": place.pk if place is not None else None,
+        **{f"sector_{s}": s for s in SECTORS},
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+
     source_labels = dict(ReferralSource.choices)
+    labels = {
+        "by_place": lambda row: {"place": row[1]},
+        "by_team": lambda row: {"team": row[2]},
+        "by_source": lambda row: {"source": row[3], "label": source_labels.get(row[3], row[3])},
+        "by_month": lambda row: {"month": row[4].strftime("%Y-%m")},
+    }
+    sections: dict[str, list] = {name: [] for name in _SETS.values()}
+    overall = dict.fromkeys(("total", *SECTORS), 0)
+    for row in rows:
+        counts = {"total": row[5], **dict(zip(SECTORS, row[6:], strict=True))}
+        if row[0] == 0b1111:
+            overall = counts
+            continue
+        section = _SETS[row[0]]
+        sections[section].append({**labels[section](row), **counts, "percent": percentages(counts)})
     return {
         "from": date_from.isoformat(),
         "to": date_to.isoformat(),
@@ -60,26 +96,5 @@ def referral_split(*, date_from: date, date_to: date, place: Place | None = None
         "total": overall["total"],
         "by_sector": {sector: overall[sector] for sector in SECTORS},
         "percent": percentages(overall),
-        "by_place": _rows(
-            referrals.annotate(place_name=Coalesce(F("place__name"), Value(NO_PLACE))).values(
-                "place_name"
-            ),
-            "place_name",
-            lambda name: {"place": name},
-        ),
-        "by_team": _rows(
-            referrals.values("referrer_organisation__name"),
-            "referrer_organisation__name",
-            lambda name: {"team": name},
-        ),
-        "by_source": _rows(
-            referrals.values("source"),
-            "source",
-            lambda code: {"source": code, "label": source_labels.get(code, code)},
-        ),
-        "by_month": _rows(
-            referrals.annotate(month=TruncMonth("referred_at", tzinfo=uk_zone())).values("month"),
-            "month",
-            lambda month: {"month": month.strftime("%Y-%m")},
-        ),
+        **sections,
     }

@@ -1,8 +1,10 @@
 import re
+from datetime import timedelta
 
 import pytest
 import time_machine
 from axes.models import AccessAttempt
+from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from accounts.models import Role
@@ -156,3 +158,19 @@ def test_a_signed_in_user_visiting_sign_in_goes_home(client, icc):
     response = client.get(reverse("login"))
 
     assert response.status_code == 302
+
+
+def test_activity_renews_the_session_at_most_once_a_minute(client, icc):
+    with time_machine.travel("2026-11-23 09:00 +0000", tick=False) as traveller:
+        sign_in(client, icc.email)
+        client.get(reverse("icc_home"))
+        session = Session.objects.get()
+        first_expiry = session.expire_date
+
+        traveller.shift(30)
+        client.get(reverse("icc_home"))
+        assert Session.objects.get().expire_date == first_expiry  # no write for this click
+
+        traveller.shift(45)
+        client.get(reverse("icc_home"))
+        assert Session.objects.get().expire_date == first_expiry + timedelta(seconds=75)

@@ -111,7 +111,7 @@ def test_the_referral_form_works_from_the_keyboard_alone(
     assert (referral.urgency, referral.service) == ("soon", home_from_hospital)
 
 
-def test_the_commissioners_dashboard_draws_its_chart_and_is_accessible(
+def test_the_commissioners_dashboard_draws_its_charts_and_is_accessible(
     page, live_server, commissioner, icc, home_from_hospital
 ):
     from tests.factories import ReferralFactory
@@ -127,4 +127,7 @@ def test_the_commissioners_dashboard_draws_its_chart_and_is_accessible(
 
     page.get_by_role("heading", name="Referral split: 3 referrals").wait_for()
     assert page.evaluate("Chart.getChart('split-chart').data.datasets.length") == 3
+    for chart, series in (("place-chart", 3), ("capacity-chart", 2), ("reach-chart", 1)):
+        assert page.evaluate(f"Chart.getChart('{chart}').data.datasets.length") == series
+    assert page.evaluate("Chart.getChart('capacity-chart').data.labels") == ["Home from Hospital"]
     assert_accessible(page)

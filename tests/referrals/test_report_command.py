@@ -74,3 +74,13 @@ def test_bad_input_exits_with_a_message(args, message):
 def test_an_unknown_format_is_refused():
     with pytest.raises(CommandError):
         run("referral-split", "--from", "2026-06-01", "--to", "2026-06-30", "--format", "xml")
+
+
+def test_service_activity_prints_json_and_csv(referrals, home_from_hospital):
+    data = json.loads(run("service-activity", "--from", "2026-06-01", "--to", "2026-06-30"))
+    rows = list(csv.DictReader(io.StringIO(run(
+        "service-activity", "--from", "2026-06-01", "--to", "2026-06-30", "--format", "csv",
+    ))))  # fmt: skip
+
+    assert {"services", "off_the_radar", "teams", "concerns"} <= set(data)
+    assert [(row["service"], row["received"]) for row in rows] == [("Home from Hospital", "2")]

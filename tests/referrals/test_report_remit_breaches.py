@@ -8,7 +8,14 @@ from django.test.utils import CaptureQueriesContext
 
 from commissioning.codes import SpecificationStatus, Urgency
 from commissioning.models import ServiceSpecification
-from referrals.models import Referral, ReferralStatus
+from referrals.models import (
+    Concern,
+    ConcernSeverity,
+    Referral,
+    ReferralStatus,
+    RemitClause,
+    RemitLimitMark,
+)
 from referrals.reports.breaches import remit_breaches
 from tests.factories import (
     PlaceFactory,
@@ -87,6 +94,7 @@ def test_it_reports_every_rule_at_nought_when_nothing_broke_the_remit(refer):
         "total": 0,
         "by_rule": ZERO,
         "by_service": [],
+        "marked_at_limit": [],
     }
 
 
@@ -110,7 +118,9 @@ def test_a_referral_asking_for_excluded_work_is_an_excluded_activity_breach(refe
     assert ids(result, "excluded_activity") == [washing]
 
 
-def test_it_lists_each_rule_per_service_with_counts_totals_and_overrides(refer, age_concern):
+def test_it_lists_each_rule_per_service_with_counts_totals_and_overrides(
+    refer, age_concern, red_cross, home_from_hospital
+):
     befriending = ServiceFactory(organisation=age_concern, name="Telephone Befriending")
     SpecificationFactory(service=befriending, version=1, max_urgency=Urgency.SOON)
     first = refer(urgency=Urgency.EMERGENCY, activities=["clinical_task"])
@@ -129,7 +139,9 @@ def test_it_lists_each_rule_per_service_with_counts_totals_and_overrides(refer, 
         "by_service": [
             {
                 "organisation": "Age Concern Eastmoor Befriending",
+                "organisation_id": age_concern.pk,
                 "service": "Telephone Befriending",
+                "service_id": befriending.pk,
                 "rule": "urgency",
                 "count": 1,
                 "referral_ids": [too_soon],
@@ -137,7 +149,9 @@ def test_it_lists_each_rule_per_service_with_counts_totals_and_overrides(refer, 
             },
             {
                 "organisation": "Eastern Red Cross Home from Hospital",
+                "organisation_id": red_cross.pk,
                 "service": "Home from Hospital",
+                "service_id": home_from_hospital.pk,
                 "rule": "excluded_activity",
                 "count": 1,
                 "referral_ids": [first],
@@ -145,13 +159,16 @@ def test_it_lists_each_rule_per_service_with_counts_totals_and_overrides(refer, 
             },
             {
                 "organisation": "Eastern Red Cross Home from Hospital",
+                "organisation_id": red_cross.pk,
                 "service": "Home from Hospital",
+                "service_id": home_from_hospital.pk,
                 "rule": "urgency",
                 "count": 2,
                 "referral_ids": [first, overridden],
                 "overridden_ids": [overridden],
             },
         ],
+        "marked_at_limit": [],
     }
 
 
@@ -357,6 +374,80 @@ def test_the_period_runs_by_the_uk_clock(refer):
     result = report(datetime.date(2026, 4, 1), datetime.date(2026, 4, 30))
 
     assert ids(result, "urgency") == [first_of_april]
+
+
+def concern_on(referral_id, *, raised, deadline, acknowledged=None, by=None):
+    referral = Referral.objects.get(pk=referral_id)
+    return Concern.objects.create(
+        referral=referral,
+        raised_by=by or referral.referrer,
+        raised_by_organisation=referral.organisation,
+        addressed_to=referral.referrer_organisation,
+        severity=ConcernSeverity.HIGH,
+        description="She has waited nine days for the social-care visit.",
+        raised_at=raised,
+        acknowledge_by=deadline,
+        acknowledged_at=acknowledged,
+        acknowledged_by=referral.referrer if acknowledged else None,
+    )
+
+
+def test_a_concern_not_acknowledged_by_its_deadline_is_a_breach(refer):
+    late = refer()
+    never = refer()
+    in_time = refer()
+    not_due = refer()
+    concern_on(late, raised=at(5, 13), deadline=at(5, 14), acknowledged=at(5, 20))
+    concern_on(never, raised=at(5, 13), deadline=at(5, 14))
+    concern_on(in_time, raised=at(5, 13), deadline=at(5, 14), acknowledged=at(5, 13, 15))
+    # Due after the end of the report's "today": not late yet.
+    concern_on(not_due, raised=at(6, 30, 9), deadline=at(7, 1, 9))
+
+    result = report()
+
+    assert result["by_rule"] == {**ZERO, "concern_unacknowledged": 2}
+    assert ids(result, "concern_unacknowledged") == [late, never]
+
+
+def test_marked_referrals_are_listed_apart_from_the_breaches(
+    refer, red_cross_lead, home_from_hospital
+):
+    marked = refer(urgency=Urgency.EMERGENCY)
+    refer()
+    RemitLimitMark.objects.create(
+        referral_id=marked,
+        specification=home_from_hospital.specifications.get(),
+        clause=RemitClause.URGENCY,
+        clause_text="Highest urgency accepted: Urgent",
+        marked_by=red_cross_lead,
+        marked_at=at(5, 13),
+    )
+
+    result = report()
+
+    assert result["total"] == 1  # the urgency breach; the mark is not a rule of its own
+    assert [(row["rule"], row["referral_ids"]) for row in result["marked_at_limit"]] == [
+        ("marked_at_limit", [marked])
+    ]
+
+
+def test_one_organisations_report_keeps_its_capacity_count_whole(
+    refer, home_from_hospital, age_concern
+):
+    set_specification(home_from_hospital, monthly_capacity=1)
+    befriending = ServiceFactory(organisation=age_concern, name="Telephone Befriending")
+    SpecificationFactory(service=befriending, version=1, max_urgency=Urgency.ROUTINE)
+    refer(referred_at=at(5, 2))
+    second = refer(referred_at=at(5, 20))
+    refer(service=befriending)
+
+    result = report(
+        datetime.date(2026, 5, 10), MAY_TO, organisation=home_from_hospital.organisation
+    )
+
+    assert [(row["service"], row["rule"], row["referral_ids"]) for row in result["by_service"]] == [
+        ("Home from Hospital", "capacity", [second])
+    ]
 
 
 def test_it_is_one_read_only_query_that_gives_the_same_answer_twice(

@@ -78,8 +78,9 @@ def test_the_nightly_task_stores_every_report_for_every_period(settings):
     finally:
         app.conf.task_always_eager = False
 
-    assert queued == 6
-    assert ReportSnapshot.objects.filter(kind=ReportKind.REMIT_BREACHES).count() == 3
+    assert queued == 9  # three reports, three periods each
+    for kind in ReportKind.values:
+        assert ReportSnapshot.objects.filter(kind=kind).count() == 3
     assert set(ReportSnapshot.objects.values_list("date_from", flat=True)) == {
         D(2026, 11, 22), D(2026, 11, 1), D(2026, 1, 1),
     }  # fmt: skip

@@ -9,7 +9,17 @@ from commissioning.models import Place
 from referrals.models import ReportKind
 from referrals.reports.snapshots import report_compute
 
-KINDS = {"referral-split": ReportKind.REFERRAL_SPLIT, "remit-breaches": ReportKind.REMIT_BREACHES}
+KINDS = {
+    "referral-split": ReportKind.REFERRAL_SPLIT,
+    "remit-breaches": ReportKind.REMIT_BREACHES,
+    "service-activity": ReportKind.SERVICE_ACTIVITY,
+}
+ACTIVITY_COLUMNS = (
+    "organisation", "service", "active", "received", "accepted", "declined", "withdrawn",
+    "contacted", "median_hours_to_contact", "response_target_hours", "contacted_within_target",
+    "overrides", "marked_at_limit", "capacity_used", "capacity_commissioned",
+    "months_over_capacity",
+)  # fmt: skip
 SPLIT_SECTIONS = (
     ("by_place", "place"),
     ("by_team", "team"),
@@ -28,7 +38,8 @@ def _date(option: str, raw: str) -> date:
 class Command(BaseCommand):
     help = (
         "Print a report for a period, computed as the nightly task computes it: "
-        "referral-split or remit-breaches, as JSON or CSV. See docs/reports.md."
+        "referral-split, remit-breaches or service-activity, as JSON or CSV. "
+        "See docs/reports.md."
     )
 
     def add_arguments(self, parser):
@@ -58,8 +69,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(data, indent=2))
         elif report == "referral-split":
             self._split_csv(data)
-        else:
+        elif report == "remit-breaches":
             self._breaches_csv(data)
+        else:
+            self._activity_csv(data)
 
     def _writer(self):
         return csv.writer(self.stdout, lineterminator="\n")
@@ -92,3 +105,9 @@ class Command(BaseCommand):
                  " ".join(map(str, row["referral_ids"])),
                  " ".join(map(str, row.get("overridden_ids", [])))]
             )  # fmt: skip
+
+    def _activity_csv(self, data: dict) -> None:
+        writer = self._writer()
+        writer.writerow(ACTIVITY_COLUMNS)
+        for row in data["services"]:
+            writer.writerow([row[column] for column in ACTIVITY_COLUMNS])

@@ -1,0 +1,147 @@
+"""Concerns: raised on a referral, acknowledged by a deadline, resolved in writing."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import role_required
+from referrals import selectors, services
+from referrals.forms import ConcernActionForm, ConcernForm, ConcernListForm
+from referrals.models import Concern, Referral
+
+
+def concern_section(user, referral: Referral) -> dict:
+    """The context for the concerns section of a referral's page."""
+    concerns = list(selectors.concerns_on_referral(user, referral))
+    for concern in concerns:
+        concern.actions = selectors.concern_actions_for(user, concern)
+    addressees = (
+        selectors.concern_addressees_for(referral=referral, organisation=user.organisation)
+        if selectors.concern_may_raise(user, referral)
+        else []
+    )
+    form = ConcernForm(addressees=addressees) if addressees else None
+    return {"concerns": concerns, "concern_form": form}
+
+
+@role_required(Role.ICC, Role.VSO_LEAD, Role.VSO_WORKER, Role.COMMISSIONER)
+def concern_list(request):
+    filter_form = ConcernListForm(request.GET or None)
+    state = (filter_form.is_valid() and filter_form.cleaned_data["state"]) or "all"
+    page = Paginator(selectors.concerns_in_state(request.user, state=state), 25).get_page(
+        request.GET.get("page")
+    )
+    for concern in page:
+        concern.actions = selectors.concern_actions_for(request.user, concern)
+    return render(
+        request,
+        "referrals/concern_list.html",
+        {"states": selectors.CONCERN_STATES.items(), "state": state, "page": page},
+    )
+
+
+@login_required
+def concern_raise(request, pk):
+    """The form sits on the referral's page; this page shows it again with any errors."""
+    referral = selectors.get_referral_for_user(request.user, pk)
+    if not selectors.concern_may_raise(request.user, referral):
+        raise PermissionDenied
+    form = ConcernForm(
+        request.POST or None,
+        addressees=selectors.concern_addressees_for(
+            referral=referral, organisation=request.user.organisation
+        ),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            concern = services.concern_raise(
+                referral=referral,
+                user=request.user,
+                addressed_to=form.cleaned_data["addressed_to"],
+                severity=form.cleaned_data["severity"],
+                description=form.cleaned_data["description"],
+            )
+        except ValidationError as error:
+            for field, field_errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, field_errors)
+        else:
+            messages.success(
+                request,
+                f"Your concern is raised with {concern.addressed_to.name}, who must "
+                f"acknowledge it by {_when(concern.acknowledge_by)}.",
+            )
+            return redirect(f"{reverse('referral_detail', args=[referral.pk])}#concerns")
+    return render(request, "referrals/concern_form.html", {"referral": referral, "form": form})
+
+
+@require_POST
+@login_required
+def concern_acknowledge(request, pk):
+    concern = selectors.get_concern_for_user(request.user, pk, action="acknowledge")
+    form = ConcernActionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.concern_acknowledge(
+                concern=concern,
+                user=request.user,
+                expected_version=form.cleaned_data["version"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        except services.ConcernConflict as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request, f"The concern on {concern.referral.reference} is acknowledged."
+            )
+    else:
+        messages.error(request, "That change could not be made: reload the page.")
+    return _back(request, concern)
+
+
+@require_POST
+@login_required
+def concern_resolve(request, pk):
+    concern = selectors.get_concern_for_user(request.user, pk, action="resolve")
+    form = ConcernActionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.concern_resolve(
+                concern=concern,
+                user=request.user,
+                expected_version=form.cleaned_data["version"],
+                resolution=form.cleaned_data["resolution"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        except services.ConcernConflict as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"The concern on {concern.referral.reference} is resolved.")
+    else:
+        messages.error(request, "That change could not be made: reload the page.")
+    return _back(request, concern)
+
+
+def _back(request, concern: Concern):
+    """To the page the button was on; otherwise the referral, if this person may see it."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    if concern.referral_visible:
+        return redirect(f"{reverse('referral_detail', args=[concern.referral_id])}#concerns")
+    return redirect("concern_list")
+
+
+def _when(moment) -> str:
+    return date_format(timezone.localtime(moment), "j M Y \\a\\t H:i")
