@@ -24,6 +24,7 @@ from referrals.forms import (
 )
 from referrals.models import Referral
 from referrals.views_concerns import concern_section
+from vsocare.forms import add_service_errors
 
 ACTIONS = {
     "accept": (services.referral_accept, None, "accepted"),
@@ -169,8 +170,7 @@ def _create_from_forms(request, form, patient_form) -> Referral | None:
                 override_reason=data["override_reason"],
             )
     except ValidationError as error:
-        for field, field_errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
+        add_service_errors(form, error)
         return None
 
 

@@ -16,6 +16,7 @@ from accounts.permissions import role_required
 from referrals import selectors, services
 from referrals.forms import ConcernActionForm, ConcernForm, ConcernListForm
 from referrals.models import Concern, Referral
+from vsocare.forms import add_service_errors
 
 
 def concern_section(user, referral: Referral) -> dict:
@@ -70,8 +71,7 @@ def concern_raise(request, pk):
                 description=form.cleaned_data["description"],
             )
         except ValidationError as error:
-            for field, field_errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, field_errors)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -82,53 +82,48 @@ def concern_raise(request, pk):
     return render(request, "referrals/concern_form.html", {"referral": referral, "form": form})
 
 
+def _concern_step(request, pk, *, action: str, step, done: str, **arguments):
+    """Acknowledge or resolve: the same checks, the same messages, back where the person was."""
+    concern = selectors.get_concern_for_user(request.user, pk, action=action)
+    form = ConcernActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That change could not be made: reload the page.")
+        return _back(request, concern)
+    try:
+        step(
+            concern=concern,
+            user=request.user,
+            expected_version=form.cleaned_data["version"],
+            **{name: form.cleaned_data[field] for name, field in arguments.items()},
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except services.ConcernConflict as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"The concern on {concern.referral.reference} is {done}.")
+    return _back(request, concern)
+
+
 @require_POST
 @login_required
 def concern_acknowledge(request, pk):
-    concern = selectors.get_concern_for_user(request.user, pk, action="acknowledge")
-    form = ConcernActionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.concern_acknowledge(
-                concern=concern,
-                user=request.user,
-                expected_version=form.cleaned_data["version"],
-            )
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        except services.ConcernConflict as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(
-                request, f"The concern on {concern.referral.reference} is acknowledged."
-            )
-    else:
-        messages.error(request, "That change could not be made: reload the page.")
-    return _back(request, concern)
+    return _concern_step(
+        request, pk, action="acknowledge", step=services.concern_acknowledge, done="acknowledged"
+    )
 
 
 @require_POST
 @login_required
 def concern_resolve(request, pk):
-    concern = selectors.get_concern_for_user(request.user, pk, action="resolve")
-    form = ConcernActionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.concern_resolve(
-                concern=concern,
-                user=request.user,
-                expected_version=form.cleaned_data["version"],
-                resolution=form.cleaned_data["resolution"],
-            )
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        except services.ConcernConflict as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, f"The concern on {concern.referral.reference} is resolved.")
-    else:
-        messages.error(request, "That change could not be made: reload the page.")
-    return _back(request, concern)
+    return _concern_step(
+        request,
+        pk,
+        action="resolve",
+        step=services.concern_resolve,
+        done="resolved",
+        resolution="resolution",
+    )
 
 
 def _back(request, concern: Concern):

@@ -16,6 +16,7 @@ from referrals.forms_remit import RemitMarkForm, RemitMonthForm
 from referrals.reports.periods import next_month_start, uk_zone
 from referrals.selectors_remit import remit_page_for
 from referrals.views_dashboard import RULE_NAMES
+from vsocare.forms import add_service_errors
 
 
 @role_required(Role.VSO_LEAD)
@@ -62,8 +63,7 @@ def referral_remit_mark(request, pk):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            for field, field_errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, field_errors)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
