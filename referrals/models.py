@@ -376,7 +376,11 @@ class ReportSnapshot(models.Model):
     date_from = models.DateField()
     date_to = models.DateField()
     generated_at = models.DateTimeField()
+    # The report without its lists of referral ids; `referral_ids` holds those lists, row by
+    # row (see referrals.reports.snapshots). A year of breaches in a large system is megabytes
+    # of ids, which only the drill-downs and downloads need, so the dashboard never reads them.
     data = models.JSONField()
+    referral_ids = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["kind", "-date_to", "date_from"]

@@ -5,17 +5,20 @@ import csv
 from datetime import date, timedelta
 
 from django import forms
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
 from accounts.permissions import role_required
 from commissioning.models import Place
 from referrals.models import ReportKind, ReportRun, ReportSnapshot
-from referrals.reports.snapshots import report_compute
+from referrals.reports.snapshots import report_compute, snapshot_report
 from referrals.reports.split import SECTORS, period_bounds
+from referrals.reports.tables import BREACH_COLUMNS, breach_table, concerns_by_addressee
 from referrals.selectors import referrals_visible_to
 from vsocare.widgets import DateInput
 
@@ -27,6 +30,16 @@ RULE_NAMES = {
     "episode_length": "Episode longer than allowed",
     "interim_cover": "Interim cover for too long",
     "concern_unacknowledged": "Concern not acknowledged in time",
+}
+# The breaches table's column headings, short enough for one column each.
+BREACH_HEADINGS = {
+    "urgency": "Urgency",
+    "excluded_activity": "Excluded activity",
+    "capacity": "Capacity",
+    "episode_length": "Episode length",
+    "interim_cover": "Interim cover",
+    "concern_unacknowledged": "Concern not acknowledged",
+    "marked_at_limit": "Marked at the limit",
 }
 
 
@@ -58,7 +71,7 @@ def _reports(date_from: date, date_to: date, place) -> tuple[dict, dict, ReportS
     wanted = Q(pk__in=newest)
     if place is None:
         wanted |= Q(date_from=date_from, date_to=date_to)
-    snapshots = list(ReportSnapshot.objects.filter(wanted))
+    snapshots = list(ReportSnapshot.objects.filter(wanted).defer("referral_ids"))
     latest = max(snapshots, key=lambda snapshot: snapshot.generated_at, default=None)
     stored = {
         snapshot.kind: snapshot
@@ -81,7 +94,7 @@ def _report(kind: str, date_from: date, date_to: date, place) -> dict:
             kind=kind, date_from=date_from, date_to=date_to
         ).first()
         if snapshot:
-            return snapshot.data
+            return snapshot_report(snapshot)
     return report_compute(kind=kind, date_from=date_from, date_to=date_to, place=place)
 
 
@@ -107,11 +120,29 @@ def dashboard(request):
         reports, stored, latest = _reports(date_from, date_to, place)
         last_run = ReportRun.objects.exclude(outcome=ReportRun.Outcome.RUNNING).first()
         activity = reports[ReportKind.SERVICE_ACTIVITY]
+        split = reports[ReportKind.REFERRAL_SPLIT]
+        capacity = [row for row in activity["services"] if row["capacity_commissioned"]]
         context.update(
-            split=reports[ReportKind.REFERRAL_SPLIT],
+            split=split,
             breaches=reports[ReportKind.REMIT_BREACHES],
+            breach_table=breach_table(
+                reports[ReportKind.REMIT_BREACHES],
+                drill_down=reverse("breach_referrals"),
+                query=request.GET.urlencode(),
+            ),
+            breach_headings=[BREACH_HEADINGS[column] for column in BREACH_COLUMNS],
+            concerns=concerns_by_addressee(activity["concerns"]),
+            # Only what each chart draws; every figure is also in the table beside it.
+            charts={
+                "split-by-month": _chart(split["by_month"], "month", *SECTORS),
+                "split-by-place": _chart(split["by_place"], "place", *SECTORS),
+                "capacity-data": _chart(
+                    capacity, "service", "capacity_used", "capacity_commissioned"
+                ),
+                "teams-data": _chart(activity["teams"], "team", "voluntary_services"),
+            },
             activity=activity,
-            capacity=[row for row in activity["services"] if row["capacity_commissioned"]],
+            capacity=capacity,
             overrides=[row for row in activity["services"] if row["overrides"]],
             single_service_teams=sum(
                 1 for team in activity["teams"] if team["voluntary_services"] == 1
@@ -123,10 +154,12 @@ def dashboard(request):
             if last_run and last_run.outcome == ReportRun.Outcome.FAILED
             else None,
             query=request.GET.urlencode(),
-            rule_names=RULE_NAMES,
-            csv_sections=CSV_SECTIONS,
         )
     return render(request, "referrals/dashboard.html", context)
+
+
+def _chart(rows: list[dict], *fields: str) -> list[dict]:
+    return [{field: row[field] for field in fields} for row in rows]
 
 
 def _split_rows(section: str, key: str):
@@ -238,15 +271,22 @@ def dashboard_csv(request, section):
 
 
 def _referral_page(request, *, heading: str, summary: str, referrals, date_from, date_to):
+    back = request.GET.copy()
+    for key in ("organisation", "service", "rule", "page"):
+        back.pop(key, None)
     return render(
         request,
         "referrals/dashboard_referrals.html",
         {
             "heading": heading,
             "summary": summary,
-            "referrals": referrals.order_by("referred_at"),
+            # A year's capacity breaches can be thousands of referrals.
+            "page": Paginator(referrals.order_by("referred_at", "pk"), 50).get_page(
+                request.GET.get("page")
+            ),
             "date_from": date_from,
             "date_to": date_to,
+            "back_query": back.urlencode(),
         },
     )
 

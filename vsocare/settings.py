@@ -177,10 +177,24 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# pgtrigger's history triggers read this setting on every row; when it was never set they take an
-# exception path whose cost grows with the rows already written in the statement (a 100,000-row
-# import went from 21 s to 9 minutes). Setting it empty on every connection avoids that path.
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c pgtrigger.ignore={}"
+# Set on every connection; bench/RESULTS.md has the measurements behind each.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(
+    (
+        # pgtrigger's history triggers read this setting on every row; when it was never set
+        # they take an exception path whose cost grows with the rows already written in the
+        # statement (a 100,000-row import went from 21 s to 9 minutes).
+        "-c pgtrigger.ignore={}",
+        # Compiling the nightly reports' statements took longer than it saved (a year's
+        # referral split on a million referrals: 4.8 s with JIT, 2.2 s without); the app's
+        # other queries are too small to use it.
+        "-c jit=off",
+        # Reading a page out of order costs little more than reading it in order on SSD
+        # storage. With the default of 4 the planner read all five million referrals rather
+        # than a month of them through the BRIN index on referred_at, because its costing of
+        # that kind of scan ignores how closely the table follows referred_at.
+        "-c random_page_cost=1.1",
+    )
+)
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("DATABASE_TEST_NAME", default=None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -108,7 +108,9 @@ month_use AS (
            date_trunc('month', r.referred_at AT TIME ZONE %(tz)s)::date AS month,
            count(*) AS used
     FROM {referral} r
-    WHERE r.service_id IS NOT NULL
+    -- Not "service_id IS NOT NULL", which PostgreSQL answers from the index on service_id:
+    -- every voluntary referral ever made, where the month's are a small slice.
+    WHERE coalesce(r.service_id, 0) <> 0
       AND r.status = ANY(%(capacity_statuses)s)
       AND r.referred_at >= %(months_start)s AND r.referred_at < %(months_end)s
     GROUP BY 1, 2
@@ -137,16 +139,25 @@ capacity AS (
     ) cap ON true
     GROUP BY svc.id
 ),
+team_cells AS (
+    -- Counted per team and destination first, by hashing: the distinct counts below then
+    -- sort a few thousand cells, not every referral of the period.
+    SELECT r.referrer_organisation_id, r.destination_sector, r.service_id, r.organisation_id,
+           count(*) AS referrals
+    FROM refs r
+    GROUP BY r.referrer_organisation_id, r.destination_sector, r.service_id, r.organisation_id
+),
 teams AS (
     SELECT t.name AS team,
-           count(*) AS referrals,
-           count(*) FILTER (WHERE r.destination_sector = %(voluntary)s) AS voluntary_referrals,
-           count(DISTINCT r.service_id) FILTER (WHERE r.destination_sector = %(voluntary)s)
+           sum(c.referrals)::bigint AS referrals,
+           coalesce(sum(c.referrals) FILTER (WHERE c.destination_sector = %(voluntary)s), 0)
+               ::bigint AS voluntary_referrals,
+           count(DISTINCT c.service_id) FILTER (WHERE c.destination_sector = %(voluntary)s)
                AS voluntary_services,
-           count(DISTINCT r.organisation_id) FILTER (WHERE r.destination_sector = %(voluntary)s)
+           count(DISTINCT c.organisation_id) FILTER (WHERE c.destination_sector = %(voluntary)s)
                AS voluntary_organisations
-    FROM refs r
-    JOIN {organisation} t ON t.id = r.referrer_organisation_id
+    FROM team_cells c
+    JOIN {organisation} t ON t.id = c.referrer_organisation_id
     GROUP BY t.id, t.name
 ),
 concerns AS (

@@ -81,9 +81,41 @@ WITH month_referrals AS (
                ORDER BY r.referred_at, r.id
            ) END AS capacity_place
     FROM {referral} r
-    WHERE r.service_id IS NOT NULL
+    -- Not "service_id IS NOT NULL", which PostgreSQL answers from the index on service_id:
+    -- every voluntary referral ever made, where the month's are a small slice.
+    WHERE coalesce(r.service_id, 0) <> 0
       {organisation_filter}
       AND r.referred_at >= %(months_start)s AND r.referred_at < %(months_end)s
+),
+period_referrals AS (
+    SELECT m.*, (m.referred_at AT TIME ZONE %(tz)s)::date AS day
+    FROM month_referrals m
+    WHERE m.destination_sector = %(voluntary)s
+      AND m.referred_at >= %(start)s AND m.referred_at < %(end)s
+      {place_filter}
+),
+in_force AS (
+    -- The version in force on each day a service was referred to, looked up once per service
+    -- and day rather than once per referral; none means not commissioned, which is not one of
+    -- these rules, so the inner join below leaves such referrals out.
+    SELECT d.service_id, d.day, spec.*
+    FROM (SELECT DISTINCT p.service_id, p.day FROM period_referrals p) d
+    JOIN LATERAL (
+        SELECT s.max_urgency, s.activities_excluded, s.monthly_capacity, s.max_episode_weeks,
+               s.max_interim_cover_days
+        FROM {specification} s
+        WHERE s.service_id = d.service_id
+          AND s.status = ANY(%(published)s)
+          AND s.starts_on <= d.day
+          AND d.day <= coalesce(s.ends_on, 'infinity'::date)
+        ORDER BY s.version DESC
+        LIMIT 1
+    ) spec ON true
+),
+late_concerns AS (
+    SELECT DISTINCT c.referral_id
+    FROM {concern} c
+    WHERE coalesce(c.acknowledged_at, %(today_end)s) > c.acknowledge_by
 ),
 judged AS (
     SELECT m.id, m.service_id, m.override_reason,
@@ -108,53 +140,32 @@ judged AS (
                     ) AT TIME ZONE %(tz)s)
                    - (statutory.referred_at AT TIME ZONE %(tz)s)
                    > spec.max_interim_cover_days * interval '1 day' AS interim_cover,
-           EXISTS (
-               SELECT 1 FROM {concern} c
-               WHERE c.referral_id = m.id
-                 AND coalesce(c.acknowledged_at, %(today_end)s) > c.acknowledge_by
-           ) AS concern_unacknowledged,
-           EXISTS (SELECT 1 FROM {mark} k WHERE k.referral_id = m.id) AS marked_at_limit
-    FROM month_referrals m
-    -- The version in force on the referral's own day; none means not commissioned, which is
-    -- not one of these rules, so the inner join leaves such referrals out.
-    JOIN LATERAL (
-        SELECT s.max_urgency, s.activities_excluded, s.monthly_capacity, s.max_episode_weeks,
-               s.max_interim_cover_days
-        FROM {specification} s
-        WHERE s.service_id = m.service_id
-          AND s.status = ANY(%(published)s)
-          AND s.starts_on <= (m.referred_at AT TIME ZONE %(tz)s)::date
-          AND (m.referred_at AT TIME ZONE %(tz)s)::date <= coalesce(s.ends_on, 'infinity'::date)
-        ORDER BY s.version DESC
-        LIMIT 1
-    ) spec ON true
+           late.referral_id IS NOT NULL AS concern_unacknowledged,
+           k.referral_id IS NOT NULL AS marked_at_limit
+    -- Joins rather than a lookup per referral: a year of a large system is hundreds of
+    -- thousands of referrals.
+    FROM period_referrals m
+    JOIN in_force spec ON spec.service_id = m.service_id AND spec.day = m.day
     LEFT JOIN {referral} statutory ON statutory.id = m.interim_cover_for_id
-    WHERE m.destination_sector = %(voluntary)s
-      AND m.referred_at >= %(start)s AND m.referred_at < %(end)s
-      {place_filter}
+    LEFT JOIN late_concerns late ON late.referral_id = m.id
+    LEFT JOIN {mark} k ON k.referral_id = m.id
 ),
-breaches AS (
-    SELECT j.id, j.service_id, j.override_reason, rule.code
+per_service AS (
+    -- Each rule's count and referrals per service in one pass over the judged referrals.
+    SELECT j.service_id,
+           {rule_aggregates}
     FROM judged j
-    CROSS JOIN LATERAL (VALUES
-        ('urgency', j.urgency),
-        ('excluded_activity', j.excluded_activity),
-        ('capacity', j.capacity),
-        ('episode_length', j.episode_length),
-        ('interim_cover', j.interim_cover),
-        ('concern_unacknowledged', j.concern_unacknowledged),
-        ('marked_at_limit', j.marked_at_limit)
-    ) AS rule (code, broken)
-    WHERE rule.broken
+    WHERE {any_rule}
+    GROUP BY j.service_id
 )
-SELECT o.id, o.name, svc.id, svc.name, b.code, count(*),
-       array_agg(b.id ORDER BY b.id),
-       coalesce(array_agg(b.id ORDER BY b.id) FILTER (WHERE b.override_reason <> ''), '{{}}')
-FROM breaches b
-JOIN {service} svc ON svc.id = b.service_id
+SELECT o.id, o.name, svc.id, svc.name, rule.code, rule.n, rule.ids,
+       coalesce(rule.overridden, '{{}}')
+FROM per_service p
+JOIN {service} svc ON svc.id = p.service_id
 JOIN {organisation} o ON o.id = svc.organisation_id
-GROUP BY o.id, o.name, svc.id, svc.name, b.code
-ORDER BY o.name, o.id, svc.name, svc.id, b.code
+CROSS JOIN LATERAL (VALUES {rule_rows}) AS rule (code, n, ids, overridden)
+WHERE rule.n > 0
+ORDER BY o.name, o.id, svc.name, svc.id, rule.code
 """
 
 
@@ -192,7 +203,19 @@ def remit_breaches(
         "place_id": place.pk if place is not None else None,
         "organisation_id": organisation.pk if organisation is not None else None,
     }
+    judged = (*RULES, MARKED)
     sql = _SQL.format(
+        rule_aggregates=",\n           ".join(
+            f"count(*) FILTER (WHERE j.{rule}) AS {rule}_n, "
+            f"array_agg(j.id ORDER BY j.id) FILTER (WHERE j.{rule}) AS {rule}_ids, "
+            f"array_agg(j.id ORDER BY j.id) FILTER (WHERE j.{rule} AND j.override_reason <> '') "
+            f"AS {rule}_overridden"
+            for rule in judged
+        ),
+        any_rule=" OR ".join(f"j.{rule}" for rule in judged),
+        rule_rows=", ".join(
+            f"('{rule}', p.{rule}_n, p.{rule}_ids, p.{rule}_overridden)" for rule in judged
+        ),
         referral=Referral._meta.db_table,
         specification=ServiceSpecification._meta.db_table,
         service=Service._meta.db_table,
@@ -223,6 +246,7 @@ def remit_breaches(
             "count": count,
             "referral_ids": ids,
             "overridden_ids": overridden,
+            "overridden": len(overridden),
         }
         if rule == MARKED:
             marked.append(row)

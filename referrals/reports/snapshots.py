@@ -20,6 +20,32 @@ REPORTS = {
 }
 # How far back the nightly run fills daily snapshots missed while the worker or broker was down.
 CATCH_UP_DAYS = 31
+# Where a report's rows carry lists of referral ids (the breaches behind each count): stored
+# apart from the figures, in ReportSnapshot.referral_ids.
+ID_SECTIONS = ("by_service", "marked_at_limit")
+ID_LISTS = ("referral_ids", "overridden_ids")
+
+
+def figures_and_ids(data: dict) -> tuple[dict, dict]:
+    """A report split in two: its figures, and per section the id lists of each row in order."""
+    figures, ids = dict(data), {}
+    for section in ID_SECTIONS:
+        rows = data.get(section)
+        if not rows:
+            continue
+        figures[section] = [
+            {key: value for key, value in row.items() if key not in ID_LISTS} for row in rows
+        ]
+        ids[section] = [{key: row[key] for key in ID_LISTS if key in row} for row in rows]
+    return figures, ids
+
+
+def snapshot_report(snapshot: ReportSnapshot) -> dict:
+    """The whole report a snapshot was made from: its figures with the id lists put back."""
+    data = dict(snapshot.data)
+    for section, id_rows in snapshot.referral_ids.items():
+        data[section] = [{**row, **ids} for row, ids in zip(data[section], id_rows, strict=True)]
+    return data
 
 
 def report_compute(
@@ -42,13 +68,13 @@ def report_snapshot_refresh(*, kind: str, date_from: date, date_to: date) -> Rep
         kind=kind, date_from=date_from, date_to=date_to, started_at=timezone.now()
     )
     try:
-        data = report_compute(kind=kind, date_from=date_from, date_to=date_to)
+        data, ids = figures_and_ids(report_compute(kind=kind, date_from=date_from, date_to=date_to))
         with transaction.atomic():
             snapshot, _ = ReportSnapshot.objects.update_or_create(
                 kind=kind,
                 date_from=date_from,
                 date_to=date_to,
-                defaults={"data": data, "generated_at": timezone.now()},
+                defaults={"data": data, "referral_ids": ids, "generated_at": timezone.now()},
             )
     except Exception as error:
         run.outcome = ReportRun.Outcome.FAILED

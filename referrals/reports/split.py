@@ -1,6 +1,6 @@
 """Referral split: referrals by destination sector for a period, overall and by place, referrer
-team, source and month. Every figure comes from one GROUP BY GROUPING SETS statement with FILTER
-aggregates in PostgreSQL; Python only turns the few aggregated rows into percentages."""
+team, source and month. Every figure comes from one statement in PostgreSQL (FILTER aggregates,
+then GROUPING SETS); Python only turns the few aggregated rows into percentages."""
 
 from datetime import date, datetime, timedelta
 
@@ -25,23 +25,33 @@ def percentages(counts: dict) -> dict[str, float]:
     return {s: round(100 * counts[s] / total, 1) if total else 0.0 for s in SECTORS}
 
 
-# Every grouping in one pass over the period's referrals: GROUPING() says which set a row
-# belongs to (the bit of each column not grouped is set), the empty set is the overall row.
+# First the counts per place, referrer team, source and month, hashed in one pass over the
+# period's referrals: a few thousand cells however many referrals there are. Then every
+# grouping over those cells: GROUPING() says which set a row belongs to (the bit of each column
+# not grouped is set), the empty set is the overall row. Grouping the referrals themselves by
+# sets made PostgreSQL sort them all, which on five million referrals spilled to disk and grew
+# faster than the rows (bench/RESULTS.md).
 _SQL = """
-SELECT GROUPING(x.place_name, x.team, x.source, x.month) AS grouping_set,
-       x.place_name, x.team, x.source, x.month,
-       count(*) AS total,
-       {sector_counts}
-FROM (
-    SELECT coalesce(p.name, %(no_place)s) AS place_name, t.name AS team, r.source,
+WITH cells AS (
+    SELECT r.place_id, r.referrer_organisation_id, r.source,
            date_trunc('month', r.referred_at AT TIME ZONE %(tz)s)::date AS month,
-           r.destination_sector
+           count(*) AS total,
+           {sector_counts}
     FROM {referral} r
-    JOIN {organisation} t ON t.id = r.referrer_organisation_id
-    LEFT JOIN {place} p ON p.id = r.place_id
     -- A plain range on the column, so the BRIN index on referred_at does the narrowing.
     WHERE r.referred_at >= %(start)s AND r.referred_at < %(end)s
       {place_filter}
+    GROUP BY r.place_id, r.referrer_organisation_id, r.source, month
+)
+SELECT GROUPING(x.place_name, x.team, x.source, x.month) AS grouping_set,
+       x.place_name, x.team, x.source, x.month,
+       coalesce(sum(x.total), 0)::bigint AS total,
+       {sector_sums}
+FROM (
+    SELECT coalesce(p.name, %(no_place)s) AS place_name, t.name AS team, c.*
+    FROM cells c
+    JOIN {organisation} t ON t.id = c.referrer_organisation_id
+    LEFT JOIN {place} p ON p.id = c.place_id
 ) x
 GROUP BY GROUPING SETS ((), (x.place_name), (x.team), (x.source), (x.month))
 ORDER BY grouping_set, x.place_name, x.team, x.source, x.month
@@ -53,9 +63,10 @@ _SETS = {0b0111: "by_place", 0b1011: "by_team", 0b1101: "by_source", 0b1110: "by
 def referral_split(*, date_from: date, date_to: date, place: Place | None = None) -> dict:
     start, end = period_bounds(date_from, date_to)
     sql = _SQL.format(
-        sector_counts=",\n       ".join(
-            f"count(*) FILTER (WHERE x.destination_sector = %(sector_{s})s) AS {s}" for s in SECTORS
+        sector_counts=",\n           ".join(
+            f"count(*) FILTER (WHERE r.destination_sector = %(sector_{s})s) AS {s}" for s in SECTORS
         ),
+        sector_sums=",\n       ".join(f"coalesce(sum(x.{s}), 0)::bigint AS {s}" for s in SECTORS),
         referral=Referral._meta.db_table,
         organisation=Organisation._meta.db_table,
         place=Place._meta.db_table,

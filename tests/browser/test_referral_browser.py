@@ -116,7 +116,8 @@ def test_the_commissioners_dashboard_draws_its_charts_and_is_accessible(
 ):
     from tests.factories import ReferralFactory
 
-    ReferralFactory.create_batch(3, referrer=icc, service=home_from_hospital)
+    ReferralFactory.create_batch(2, referrer=icc, service=home_from_hospital)
+    ReferralFactory(referrer=icc, service=home_from_hospital, urgency="emergency")
     page.goto(f"{live_server.url}/sign-in/")
     page.get_by_label("Email address").fill(commissioner.email)
     page.get_by_label("Password").fill(TEST_PASSWORD)
@@ -130,4 +131,13 @@ def test_the_commissioners_dashboard_draws_its_charts_and_is_accessible(
     for chart, series in (("place-chart", 3), ("capacity-chart", 2), ("reach-chart", 1)):
         assert page.evaluate(f"Chart.getChart('{chart}').data.datasets.length") == series
     assert page.evaluate("Chart.getChart('capacity-chart').data.labels") == ["Home from Hospital"]
+    assert_accessible(page)
+
+    # The urgency breach, from its cell in the breaches table to the referral behind it.
+    breaches = page.get_by_role("table", name="By organisation, service and rule")
+    breaches.get_by_role("row", name="Home from Hospital").get_by_role("link", name="1").click()
+    page.get_by_role(
+        "heading", name="Home from Hospital: urgency above the highest accepted"
+    ).wait_for()
+    assert page.get_by_role("table").get_by_role("link", name="R-").count() == 1
     assert_accessible(page)

@@ -10,7 +10,9 @@ from django.utils import timezone
 from accounts.models import Role
 from referrals.models import RemitClause, RemitLimitMark, ReportKind, ReportRun
 from referrals.reports.snapshots import report_snapshot_refresh
-from tests.factories import PlaceFactory, ReferralFactory, ServiceFactory
+from referrals.reports.tables import BREACH_COLUMNS
+from referrals.services import concern_raise
+from tests.factories import PlaceFactory, ReferralFactory, ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +36,19 @@ def referrals(icc, home_from_hospital):
     )  # fmt: skip
 
 
+@pytest.fixture
+def marked(referrals, home_from_hospital, red_cross_lead):
+    """The emergency referral, marked "at the limit of our remit" by the Red Cross."""
+    return RemitLimitMark.objects.create(
+        referral=referrals,
+        specification=home_from_hospital.specifications.get(),
+        clause=RemitClause.URGENCY,
+        clause_text="Highest urgency accepted: Urgent",
+        marked_by=red_cross_lead,
+        marked_at=timezone.now(),
+    )
+
+
 def test_the_commissioner_sees_the_split_and_the_breaches_for_the_period(
     client, commissioner, referrals
 ):
@@ -44,8 +59,86 @@ def test_the_commissioner_sees_the_split_and_the_breaches_for_the_period(
     assert response.context["split"]["total"] == 2
     assert response.context["breaches"]["by_rule"]["urgency"] == 1
     page = response.content.decode()
-    assert "Urgency above the highest accepted" in page
+    assert '<th scope="col" class="text-end">Urgency</th>' in page
     assert 'id="split-by-month"' in page  # the chart's data, with its table beside it
+
+
+def test_the_breaches_table_has_a_row_per_service_and_each_count_opens_its_referrals(
+    client, commissioner, referrals, home_from_hospital, marked
+):
+    client.force_login(commissioner)
+
+    (row,) = client.get(reverse("dashboard"), PERIOD).context["breach_table"]
+
+    assert (row.organisation, row.service) == (
+        home_from_hospital.organisation.name,
+        "Home from Hospital",
+    )
+    counts = dict(zip(BREACH_COLUMNS, (cell.count for cell in row.cells), strict=True))
+    assert counts == {
+        "urgency": 1, "excluded_activity": 0, "capacity": 0, "episode_length": 0,
+        "interim_cover": 0, "concern_unacknowledged": 0, "marked_at_limit": 1,
+    }  # fmt: skip
+    # The mark is the service's evidence, not a breach: it is not in the row's total.
+    assert (row.total, row.overridden) == (1, 1)
+    for cell in (row.cells[0], row.cells[-1]):
+        drill_down = client.get(cell.url)
+        assert list(drill_down.context["page"]) == [referrals]
+    assert "date_from=2026-11-01" in row.cells[0].url  # the period carries through
+
+
+def test_open_concerns_are_shown_per_organisation_addressed_the_overdue_first(
+    client, commissioner, referrals, red_cross_lead, community_trust, social_care, age_concern
+):
+    other_referral = ReferralFactory(
+        referrer=referrals.referrer, service=referrals.service, referred_at=referrals.referred_at,
+        statutory_declined_by=social_care, statutory_decline_reason="Not eligible",
+    )  # fmt: skip
+    age_concern_lead = UserFactory(role=Role.VSO_LEAD, organisation=age_concern)
+    age_concern_referral = ReferralFactory(
+        referrer=referrals.referrer,
+        service=ServiceFactory(organisation=age_concern),
+        referred_at=referrals.referred_at,
+    )
+    with time_machine.travel("2026-11-12 10:00 +0000", tick=False):
+        # Addressed to the referrer's trust by two VSOs, one of them twice; one is critical
+        # and was never acknowledged, so it is past its deadline.
+        for referral, lead, severity in (
+            (referrals, red_cross_lead, "critical"),
+            (other_referral, red_cross_lead, "low"),
+            (age_concern_referral, age_concern_lead, "high"),
+        ):
+            concern_raise(
+                referral=referral, user=lead, addressed_to=community_trust, severity=severity,
+                description="Still waiting for the district nurse.",
+            )  # fmt: skip
+    with time_machine.travel("2026-11-21 10:00 +0000", tick=False):
+        concern_raise(
+            referral=other_referral, user=red_cross_lead, addressed_to=social_care, severity="low",
+            description="No word from the social worker.",
+        )  # fmt: skip
+    client.force_login(commissioner)
+
+    response = client.get(reverse("dashboard"), PERIOD)
+
+    assert [
+        (
+            row["addressed_to"],
+            row["raised_by"],
+            row["open"],
+            row["serious"],
+            row["oldest_raised_on"],
+        )
+        for row in response.context["concerns"]
+    ] == [
+        (community_trust.name, 2, 3, 2, "2026-11-12"),
+        (social_care.name, 1, 1, 0, "2026-11-21"),
+    ]
+    assert response.context["concerns"][0]["past_deadline"] == 3
+    assert "3 past deadline" in response.content.decode()
+    # The download keeps the pairs of organisation addressed and organisation raising them.
+    download = client.get(reverse("dashboard_csv", args=["concerns"]), PERIOD)
+    assert len(list(csv.DictReader(io.StringIO(download.content.decode())))) == 3
 
 
 def test_the_default_period_is_the_year_to_yesterday_from_the_nightly_snapshot(
@@ -128,7 +221,7 @@ def test_a_breach_count_drills_down_to_its_referrals_with_the_override(
          "service": home_from_hospital.name, "rule": "urgency"},
     )  # fmt: skip
 
-    assert list(response.context["referrals"]) == [referrals]
+    assert list(response.context["page"]) == [referrals]
     assert "No one else could go." in response.content.decode()
 
 
@@ -208,22 +301,14 @@ def test_the_override_count_drills_down_to_the_reasons(
         reverse("override_referrals"), {**PERIOD, "service": home_from_hospital.pk}
     )
 
-    assert list(response.context["referrals"]) == [referrals]
+    assert list(response.context["page"]) == [referrals]
     assert "No one else could go." in response.content.decode()
     assert client.get(reverse("override_referrals"), {**PERIOD, "service": "x"}).status_code == 404
 
 
 def test_a_marked_referral_drills_down_from_the_breaches_section(
-    client, commissioner, referrals, home_from_hospital, red_cross_lead
+    client, commissioner, referrals, home_from_hospital, marked
 ):
-    RemitLimitMark.objects.create(
-        referral=referrals,
-        specification=home_from_hospital.specifications.get(),
-        clause=RemitClause.URGENCY,
-        clause_text="Highest urgency accepted: Urgent",
-        marked_by=red_cross_lead,
-        marked_at=timezone.now(),
-    )
     client.force_login(commissioner)
 
     response = client.get(
@@ -232,7 +317,7 @@ def test_a_marked_referral_drills_down_from_the_breaches_section(
          "service": home_from_hospital.name, "rule": "marked_at_limit"},
     )  # fmt: skip
 
-    assert list(response.context["referrals"]) == [referrals]
+    assert list(response.context["page"]) == [referrals]
     assert "Home from Hospital: marked at the limit of remit" in response.content.decode()
 
 
@@ -285,3 +370,48 @@ def test_the_dashboard_from_the_nightly_snapshots_reads_no_referral(
 
     assert response.context["split"]["total"] == 3
     assert not any("referrals_referral" in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_long_drill_down_is_split_into_pages_and_keeps_the_period(
+    client, commissioner, icc, home_from_hospital
+):
+    in_period = timezone.make_aware(datetime.datetime(2026, 11, 10, 10))
+    ReferralFactory.create_batch(
+        51, referrer=icc, service=home_from_hospital, referred_at=in_period, urgency="emergency"
+    )
+    client.force_login(commissioner)
+    wanted = {**PERIOD, "organisation": home_from_hospital.organisation.name,
+              "service": home_from_hospital.name, "rule": "urgency"}  # fmt: skip
+
+    first = client.get(reverse("breach_referrals"), wanted)
+    second = client.get(reverse("breach_referrals"), {**wanted, "page": 2})
+
+    assert len(first.context["page"]) == 50 and len(second.context["page"]) == 1
+    assert "51 referrals" in first.content.decode()
+    assert "Page 1 of 2" in first.content.decode()
+    assert "?date_from=2026-11-01&amp;date_to=2026-11-22" in first.content.decode()  # back link
+
+
+def test_from_a_snapshot_the_page_reads_the_figures_and_the_drill_down_the_referrals(
+    client, commissioner, referrals, home_from_hospital, django_assert_max_num_queries
+):
+    for kind in ReportKind.values:
+        report_snapshot_refresh(
+            kind=kind, date_from=datetime.date(2026, 11, 1), date_to=datetime.date(2026, 11, 22)
+        )
+    client.force_login(commissioner)
+    client.get(reverse("dashboard"), PERIOD)
+
+    with django_assert_max_num_queries(5) as queries:
+        response = client.get(reverse("dashboard"), PERIOD)
+
+    # The snapshot's lists of referral ids stay in the database; the counts are enough here.
+    (snapshot_query,) = [q["sql"] for q in queries.captured_queries if "reportsnapshot" in q["sql"]]
+    assert '"referral_ids"' not in snapshot_query
+    (row,) = response.context["breach_table"]
+    assert (row.cells[0].count, row.overridden) == (1, 1)
+    drill_down = client.get(row.cells[0].url)
+    assert list(drill_down.context["page"]) == [referrals]
+    download = client.get(reverse("dashboard_csv", args=["breaches"]), PERIOD)
+    (line,) = csv.DictReader(io.StringIO(download.content.decode()))
+    assert (line["referral_ids"], line["overridden"]) == (str(referrals.pk), "1")

@@ -146,6 +146,7 @@ def test_it_lists_each_rule_per_service_with_counts_totals_and_overrides(
                 "count": 1,
                 "referral_ids": [too_soon],
                 "overridden_ids": [],
+                "overridden": 0,
             },
             {
                 "organisation": "Eastern Red Cross Home from Hospital",
@@ -156,6 +157,7 @@ def test_it_lists_each_rule_per_service_with_counts_totals_and_overrides(
                 "count": 1,
                 "referral_ids": [first],
                 "overridden_ids": [],
+                "overridden": 0,
             },
             {
                 "organisation": "Eastern Red Cross Home from Hospital",
@@ -166,6 +168,7 @@ def test_it_lists_each_rule_per_service_with_counts_totals_and_overrides(
                 "count": 2,
                 "referral_ids": [first, overridden],
                 "overridden_ids": [overridden],
+                "overridden": 1,
             },
         ],
         "marked_at_limit": [],

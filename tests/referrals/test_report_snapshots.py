@@ -1,11 +1,18 @@
 import datetime
+import importlib
 from unittest import mock
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 
 from referrals.models import ReportKind, ReportRun, ReportSnapshot
-from referrals.reports.snapshots import nightly_periods, report_snapshot_refresh
+from referrals.reports.breaches import remit_breaches
+from referrals.reports.snapshots import (
+    nightly_periods,
+    report_snapshot_refresh,
+    snapshot_report,
+)
 from referrals.tasks import nightly_reports
 from tests.factories import ReferralFactory
 
@@ -92,3 +99,51 @@ def test_the_nightly_reports_are_scheduled_at_two_in_the_morning(settings):
     assert entry["task"] == "referrals.nightly_reports"
     assert entry["schedule"].hour == {2} and entry["schedule"].minute == {0}
     assert settings.CELERY_TIMEZONE == "Europe/London"
+
+
+def test_a_breaches_snapshot_keeps_its_referral_ids_apart_from_its_figures(icc, home_from_hospital):
+    referral = ReferralFactory(
+        referrer=icc, service=home_from_hospital, urgency="emergency", override_reason="Agreed",
+        referred_at=datetime.datetime(2026, 11, 10, 10, tzinfo=datetime.UTC),
+    )  # fmt: skip
+    computed = remit_breaches(date_from=D(2026, 11, 1), date_to=D(2026, 11, 22))
+
+    snapshot = report_snapshot_refresh(
+        kind=ReportKind.REMIT_BREACHES, date_from=D(2026, 11, 1), date_to=D(2026, 11, 22)
+    )
+
+    snapshot.refresh_from_db()
+    (row,) = snapshot.data["by_service"]
+    assert "referral_ids" not in row and "overridden_ids" not in row
+    assert (row["rule"], row["count"], row["overridden"]) == ("urgency", 1, 1)
+    assert snapshot.referral_ids == {
+        "by_service": [{"referral_ids": [referral.pk], "overridden_ids": [referral.pk]}]
+    }
+    assert snapshot_report(snapshot) == computed
+
+
+def test_the_migration_moves_the_ids_of_earlier_snapshots_apart_and_back(icc, home_from_hospital):
+    ReferralFactory(
+        referrer=icc, service=home_from_hospital, urgency="emergency",
+        referred_at=datetime.datetime(2026, 11, 10, 10, tzinfo=datetime.UTC),
+    )  # fmt: skip
+    whole = remit_breaches(date_from=D(2026, 11, 1), date_to=D(2026, 11, 22))
+    # As a snapshot was stored before the ids moved: everything in data, no overridden count.
+    old = [{k: v for k, v in row.items() if k != "overridden"} for row in whole["by_service"]]
+    snapshot = ReportSnapshot.objects.create(
+        kind=ReportKind.REMIT_BREACHES, date_from=D(2026, 11, 1), date_to=D(2026, 11, 22),
+        generated_at=datetime.datetime(2026, 11, 23, 2, tzinfo=datetime.UTC),
+        data={**whole, "by_service": old},
+    )  # fmt: skip
+    migration = importlib.import_module("referrals.migrations.0004_report_snapshot_referral_ids")
+
+    migration.move_ids_apart(django_apps, None)
+
+    snapshot.refresh_from_db()
+    assert snapshot_report(snapshot) == whole
+    assert "referral_ids" not in snapshot.data["by_service"][0]
+
+    migration.put_ids_back(django_apps, None)
+
+    snapshot.refresh_from_db()
+    assert snapshot.data["by_service"][0]["referral_ids"] == whole["by_service"][0]["referral_ids"]

@@ -106,3 +106,15 @@ def test_development_without_the_production_settings_fails_the_deployment_checkl
     result = manage("check", "--deploy", "--fail-level", "WARNING")
 
     assert result.returncode != 0
+
+
+@pytest.mark.django_db
+def test_every_connection_turns_jit_off_and_prices_random_reads_for_ssd():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('jit'), current_setting('random_page_cost'), "
+            "current_setting('pgtrigger.ignore')"
+        )
+        assert cursor.fetchone() == ("off", "1.1", "{}")

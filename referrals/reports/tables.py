@@ -1,0 +1,74 @@
+"""The dashboard's tables, laid out from a report's aggregated rows (tens of rows, never
+referrals): remit breaches as one row per service with a column per rule, and open concerns
+per organisation addressed. The CSV downloads keep the reports' own long shape."""
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from referrals.reports.breaches import MARKED, RULES
+
+BREACH_COLUMNS = (*RULES, MARKED)
+
+
+@dataclass
+class BreachCell:
+    count: int = 0
+    url: str = ""
+
+
+@dataclass
+class BreachRow:
+    organisation: str
+    service: str
+    cells: list[BreachCell] = field(default_factory=list)
+    total: int = 0
+    overridden: int = 0
+
+
+def breach_table(report: dict, *, drill_down: str, query: str) -> list[BreachRow]:
+    """One row per service, in the report's order; each count links to the referrals behind
+    it. `total` and `overridden` count breaches, not marks, as the report's `total` does."""
+    rows: dict[tuple, BreachRow] = {}
+    links: dict[tuple, str] = {}
+    for line in (*report["by_service"], *report.get("marked_at_limit", [])):
+        key = (line["organisation"], line["organisation_id"], line["service"], line["service_id"])
+        if key not in rows:
+            where = urlencode({"organisation": line["organisation"], "service": line["service"]})
+            rows[key] = BreachRow(
+                organisation=line["organisation"],
+                service=line["service"],
+                cells=[BreachCell() for _ in BREACH_COLUMNS],
+            )
+            links[key] = f"{drill_down}?{query}&{where}&rule="
+        row = rows[key]
+        row.cells[BREACH_COLUMNS.index(line["rule"])] = BreachCell(
+            count=line["count"], url=links[key] + line["rule"]
+        )
+        if line["rule"] != MARKED:
+            row.total += line["count"]
+            row.overridden += line["overridden"]
+    return sorted(rows.values(), key=lambda row: (row.organisation, row.service))
+
+
+_CONCERN_COUNTS = ("open", "awaiting_acknowledgement", "past_deadline", "serious")
+
+
+def concerns_by_addressee(pairs: list[dict]) -> list[dict]:
+    """The report's rows per (addressed to, raised by) summed per organisation addressed, the
+    ones with concerns past their deadline first: who is not answering."""
+    rows: dict[str, dict] = {}
+    for pair in pairs:
+        row = rows.setdefault(
+            pair["addressed_to"],
+            {"addressed_to": pair["addressed_to"], "raised_by": 0, "oldest_raised_on": None,
+             **dict.fromkeys(_CONCERN_COUNTS, 0)},
+        )  # fmt: skip
+        row["raised_by"] += 1
+        for name in _CONCERN_COUNTS:
+            row[name] += pair[name]
+        oldest = pair["oldest_raised_on"]
+        if row["oldest_raised_on"] is None or oldest < row["oldest_raised_on"]:
+            row["oldest_raised_on"] = oldest
+    return sorted(
+        rows.values(), key=lambda row: (-row["past_deadline"], -row["open"], row["addressed_to"])
+    )
