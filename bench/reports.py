@@ -51,6 +51,7 @@ django.setup()
 
 import report_data  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -506,11 +507,11 @@ def _dashboard(today: date, requests: int) -> dict:
         try:
             for _ in range(WARM_UP_REQUESTS):
                 _get(client, url)
-            times = []
-            for _ in range(requests):
-                started = time.perf_counter()
-                response = _get(client, url)
-                times.append((time.perf_counter() - started) * 1000)
+            times = _timed(client, url, requests)
+            # The same page with its report sections rendered on every request, as the first
+            # request after each night's snapshots is (referrals/views_dashboard.py).
+            uncached = _timed(client, url, requests, before=cache.clear)
+            response = _get(client, url)
             counted = []
             for _ in range(COUNTED_REQUESTS):
                 with CaptureQueriesContext(connection) as queries:
@@ -522,7 +523,6 @@ def _dashboard(today: date, requests: int) -> dict:
             result["error"] = f"{type(error).__name__}: {error}"
             print(f"dashboard: {result['error']}")
             return result
-        times.sort()
         content = response.content
         counts = [len(q) for _, q in counted]
         database_ms = [sum(float(q["time"]) for q in qs) * 1000 for _, qs in counted]
@@ -530,6 +530,9 @@ def _dashboard(today: date, requests: int) -> dict:
             p50_ms=round(_percentile(times, 50), 1),
             p95_ms=round(_percentile(times, 95), 1),
             max_ms=round(times[-1], 1),
+            uncached_p50_ms=round(_percentile(uncached, 50), 1),
+            uncached_p95_ms=round(_percentile(uncached, 95), 1),
+            uncached_max_ms=round(uncached[-1], 1),
             queries_min=min(counts),
             queries_max=max(counts),
             database_ms_median=round(statistics.median(database_ms), 1),
@@ -537,11 +540,14 @@ def _dashboard(today: date, requests: int) -> dict:
             from_snapshot=b"From the nightly report" in content,
             queries=[_query_line(q) for q in counted[len(counted) // 2][1]],
         )
-        result["pass_p95"] = result["p95_ms"] < P95_TARGET_MS
+        # Judged on both: a night's first commissioner waits for the render too.
+        result["pass_p95"] = max(result["p95_ms"], result["uncached_p95_ms"]) < P95_TARGET_MS
         result["pass_queries"] = result["queries_max"] <= QUERY_BUDGET
         print(
             f"dashboard {url}: {requests} requests after {WARM_UP_REQUESTS} warm-up: "
-            f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, max {result['max_ms']} ms "
+            f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, max {result['max_ms']} ms; "
+            f"rendered every time: p50 {result['uncached_p50_ms']} ms, p95 "
+            f"{result['uncached_p95_ms']} ms, max {result['uncached_max_ms']} ms "
             f"(< {P95_TARGET_MS} {'pass' if result['pass_p95'] else 'FAIL'}); queries "
             f"{result['queries_min']}-{result['queries_max']} (<= {QUERY_BUDGET} "
             f"{'pass' if result['pass_queries'] else 'FAIL'}); database "
@@ -565,6 +571,18 @@ def _dashboard(today: date, requests: int) -> dict:
     return result
 
 
+def _timed(client: Client, url: str, requests: int, before=None) -> list[float]:
+    """Milliseconds per request, sorted."""
+    times = []
+    for _ in range(requests):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        _get(client, url)
+        times.append((time.perf_counter() - started) * 1000)
+    return sorted(times)
+
+
 def _get(client: Client, url: str):
     response = client.get(url)
     if response.status_code != 200:
@@ -586,6 +604,7 @@ def _profile(client: Client, url: str) -> list[str]:
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(20):
+        cache.clear()  # the rendering is what is worth seeing
         client.get(url)
     profiler.disable()
     out = io.StringIO()

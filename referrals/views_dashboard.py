@@ -2,15 +2,19 @@
 is one the night computed, and computed on the spot (the same SQL) for any other period."""
 
 import csv
+import hashlib
 from datetime import date, timedelta
 
 from django import forms
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from accounts.models import Role
 from accounts.permissions import role_required
@@ -23,6 +27,8 @@ from referrals.selectors import referrals_visible_to
 from vsocare.widgets import DateInput
 
 STALE_AFTER = timedelta(hours=36)
+# Until the next night's snapshots replace the key anyway; a bound on memory, not on freshness.
+SECTIONS_CACHE_SECONDS = 26 * 3600
 RULE_NAMES = {
     "urgency": "Urgency above the highest accepted",
     "excluded_activity": "Excluded activity",
@@ -119,43 +125,67 @@ def dashboard(request):
     if date_from:
         reports, stored, latest = _reports(date_from, date_to, place)
         last_run = ReportRun.objects.exclude(outcome=ReportRun.Outcome.RUNNING).first()
-        activity = reports[ReportKind.SERVICE_ACTIVITY]
-        split = reports[ReportKind.REFERRAL_SPLIT]
-        capacity = [row for row in activity["services"] if row["capacity_commissioned"]]
+        key = _sections_key(stored, request.GET.urlencode())
+        sections = cache.get(key) if key else None
+        if sections is None:
+            sections = render_to_string(
+                "referrals/_dashboard_sections.html", _sections_context(request, reports)
+            )
+            if key:
+                cache.set(key, sections, SECTIONS_CACHE_SECONDS)
         context.update(
-            split=split,
-            breaches=reports[ReportKind.REMIT_BREACHES],
-            breach_table=breach_table(
-                reports[ReportKind.REMIT_BREACHES],
-                drill_down=reverse("breach_referrals"),
-                query=request.GET.urlencode(),
-            ),
-            breach_headings=[BREACH_HEADINGS[column] for column in BREACH_COLUMNS],
-            concerns=concerns_by_addressee(activity["concerns"]),
-            # Only what each chart draws; every figure is also in the table beside it.
-            charts={
-                "split-by-month": _chart(split["by_month"], "month", *SECTORS),
-                "split-by-place": _chart(split["by_place"], "place", *SECTORS),
-                "capacity-data": _chart(
-                    capacity, "service", "capacity_used", "capacity_commissioned"
-                ),
-                "teams-data": _chart(activity["teams"], "team", "voluntary_services"),
-            },
-            activity=activity,
-            capacity=capacity,
-            overrides=[row for row in activity["services"] if row["overrides"]],
-            single_service_teams=sum(
-                1 for team in activity["teams"] if team["voluntary_services"] == 1
-            ),
+            split=reports[ReportKind.REFERRAL_SPLIT],
+            sections=mark_safe(sections),  # rendered by the template engine, escaped there
             snapshot=stored.get(ReportKind.REFERRAL_SPLIT),
             latest=latest,
             stale=latest is None or timezone.now() - latest.generated_at > STALE_AFTER,
             failed_run=last_run
             if last_run and last_run.outcome == ReportRun.Outcome.FAILED
             else None,
-            query=request.GET.urlencode(),
         )
     return render(request, "referrals/dashboard.html", context)
+
+
+def _sections_key(stored: dict, query: str) -> str | None:
+    """The report sections of a page served wholly from the nightly snapshots change only when
+    a snapshot does, so each process keeps them rendered, keyed by the snapshots and the query
+    (the links carry it): hundreds of table rows are then rendered once a night, not on every
+    request. Figures computed on the spot are always rendered afresh."""
+    if set(stored) != set(ReportKind.values):
+        return None
+    versions = [f"{s.pk}@{s.generated_at.isoformat()}" for _, s in sorted(stored.items())]
+    digest = hashlib.sha256("|".join([*versions, query]).encode()).hexdigest()
+    return f"dashboard-sections:{digest}"
+
+
+def _sections_context(request, reports: dict) -> dict:
+    split = reports[ReportKind.REFERRAL_SPLIT]
+    activity = reports[ReportKind.SERVICE_ACTIVITY]
+    capacity = [row for row in activity["services"] if row["capacity_commissioned"]]
+    query = request.GET.urlencode()
+    return {
+        "split": split,
+        "breaches": reports[ReportKind.REMIT_BREACHES],
+        "breach_table": breach_table(
+            reports[ReportKind.REMIT_BREACHES], drill_down=reverse("breach_referrals"), query=query
+        ),
+        "breach_headings": [BREACH_HEADINGS[column] for column in BREACH_COLUMNS],
+        "concerns": concerns_by_addressee(activity["concerns"]),
+        # Only what each chart draws; every figure is also in the table beside it.
+        "charts": {
+            "split-by-month": _chart(split["by_month"], "month", *SECTORS),
+            "split-by-place": _chart(split["by_place"], "place", *SECTORS),
+            "capacity-data": _chart(capacity, "service", "capacity_used", "capacity_commissioned"),
+            "teams-data": _chart(activity["teams"], "team", "voluntary_services"),
+        },
+        "activity": activity,
+        "capacity": capacity,
+        "overrides": [row for row in activity["services"] if row["overrides"]],
+        "single_service_teams": sum(
+            1 for team in activity["teams"] if team["voluntary_services"] == 1
+        ),
+        "query": query,
+    }
 
 
 def _chart(rows: list[dict], *fields: str) -> list[dict]:

@@ -4,6 +4,7 @@ import datetime
 import os
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 
 from accounts.models import Role
@@ -36,6 +37,12 @@ def embedded_redis():
 def fast_password_hashing(settings):
     # PBKDF2 at full strength costs a quarter of a second per password; tests check logic.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    # The cache is the process's memory, which outlives a test's database transaction.
+    cache.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -203,6 +203,15 @@ REDIS_URL = env_url("REDIS_URL", ("redis", "rediss", "redis+socket")) or (
     embedded.redis_url(VAR_DIR)
 )
 
+# --- Cache: each process's own memory. It holds only what is cheap to make again (the
+# dashboard's rendered report sections), and a restart, such as a deploy, empties it.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 200},
+    }
+}
+
 # --- Accounts, sign-in, sessions
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

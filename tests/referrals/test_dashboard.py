@@ -171,6 +171,25 @@ def test_a_snapshot_older_than_36_hours_is_called_out(client, commissioner, refe
 
     assert response.context["stale"]
     assert "have not run for more than 36 hours" in response.content.decode()
+    assert "The figures below are computed now." in response.content.decode()
+
+
+def test_a_stale_snapshot_of_the_period_is_not_passed_off_as_computed_now(
+    client, commissioner, referrals
+):
+    with time_machine.travel("2026-11-21 02:00 +0000", tick=False):
+        for kind in ReportKind.values:
+            report_snapshot_refresh(
+                kind=kind,
+                date_from=datetime.date(2026, 11, 1),
+                date_to=datetime.date(2026, 11, 22),
+            )
+    client.force_login(commissioner)
+
+    page = client.get(reverse("dashboard"), PERIOD).content.decode()
+
+    assert "The figures below are from the last run and may be out of date." in page
+    assert "computed now" not in page
 
 
 def test_a_failed_nightly_report_is_shown(client, commissioner):
@@ -400,18 +419,60 @@ def test_from_a_snapshot_the_page_reads_the_figures_and_the_drill_down_the_refer
             kind=kind, date_from=datetime.date(2026, 11, 1), date_to=datetime.date(2026, 11, 22)
         )
     client.force_login(commissioner)
-    client.get(reverse("dashboard"), PERIOD)
+    first = client.get(reverse("dashboard"), PERIOD)
 
     with django_assert_max_num_queries(5) as queries:
-        response = client.get(reverse("dashboard"), PERIOD)
+        client.get(reverse("dashboard"), PERIOD)
 
     # The snapshot's lists of referral ids stay in the database; the counts are enough here.
     (snapshot_query,) = [q["sql"] for q in queries.captured_queries if "reportsnapshot" in q["sql"]]
     assert '"referral_ids"' not in snapshot_query
-    (row,) = response.context["breach_table"]
+    (row,) = first.context["breach_table"]
     assert (row.cells[0].count, row.overridden) == (1, 1)
     drill_down = client.get(row.cells[0].url)
     assert list(drill_down.context["page"]) == [referrals]
     download = client.get(reverse("dashboard_csv", args=["breaches"]), PERIOD)
     (line,) = csv.DictReader(io.StringIO(download.content.decode()))
     assert (line["referral_ids"], line["overridden"]) == (str(referrals.pk), "1")
+
+
+SECTIONS = "referrals/_dashboard_sections.html"
+
+
+def rendered(response) -> bool:
+    return SECTIONS in [template.name for template in response.templates]
+
+
+def test_from_the_snapshots_the_sections_are_rendered_once_until_a_snapshot_changes(
+    client, commissioner, icc, home_from_hospital
+):
+    period = {"date_from": datetime.date(2026, 11, 1), "date_to": datetime.date(2026, 11, 22)}
+    in_period = timezone.make_aware(datetime.datetime(2026, 11, 10, 10))
+    ReferralFactory(referrer=icc, service=home_from_hospital, referred_at=in_period)
+    for kind in ReportKind.values:
+        report_snapshot_refresh(kind=kind, **period)
+    client.force_login(commissioner)
+
+    first = client.get(reverse("dashboard"), PERIOD)
+    again = client.get(reverse("dashboard"), PERIOD)
+    elsewhere = client.get(reverse("dashboard"), {**PERIOD, "extra": "1"})
+
+    assert rendered(first) and not rendered(again)
+    assert again.content.decode().count("Referral split: 1 referral<") == 1
+    assert rendered(elsewhere)  # the links carry the query, so another query renders anew
+
+    with time_machine.travel("2026-11-23 10:20 +0000", tick=False):
+        ReferralFactory(referrer=icc, service=home_from_hospital, referred_at=in_period)
+        report_snapshot_refresh(kind=ReportKind.REFERRAL_SPLIT, **period)
+        after = client.get(reverse("dashboard"), PERIOD)
+
+    assert rendered(after)
+    assert "Referral split: 2 referrals" in after.content.decode()
+
+
+def test_figures_computed_now_are_rendered_on_every_request(client, commissioner, referrals):
+    client.force_login(commissioner)
+
+    responses = [client.get(reverse("dashboard"), PERIOD) for _ in range(2)]
+
+    assert all(rendered(response) for response in responses)
