@@ -43,7 +43,7 @@ from referrals.models import (
     ReferralStatus,
     RemitLimitMark,
 )
-from referrals.reports.periods import day_start, next_month_start
+from referrals.reports.periods import day_start, next_month_start, specification_in_force_sql
 
 _SQL = """
 WITH svc AS (
@@ -127,16 +127,7 @@ capacity AS (
     FROM svc
     CROSS JOIN months m
     LEFT JOIN month_use u ON u.service_id = svc.id AND u.month = m.month
-    LEFT JOIN LATERAL (
-        SELECT sp.monthly_capacity
-        FROM {specification} sp
-        WHERE sp.service_id = svc.id
-          AND sp.status = ANY(%(published)s)
-          AND sp.starts_on <= m.judged_on
-          AND m.judged_on <= coalesce(sp.ends_on, 'infinity'::date)
-        ORDER BY sp.version DESC
-        LIMIT 1
-    ) cap ON true
+    LEFT JOIN LATERAL {capacity_in_force} cap ON true
     GROUP BY svc.id
 ),
 team_cells AS (
@@ -262,6 +253,9 @@ def service_activity(
         service=Service._meta.db_table,
         organisation=Organisation._meta.db_table,
         specification=ServiceSpecification._meta.db_table,
+        capacity_in_force=specification_in_force_sql(
+            service="svc.id", day="m.judged_on", columns="s.monthly_capacity"
+        ),
         concern=Concern._meta.db_table,
         mark=RemitLimitMark._meta.db_table,
         # A service with no places listed serves the whole system, as the directory says.

@@ -40,7 +40,7 @@ from django.db import connection
 from django.utils import timezone
 
 from commissioning.codes import SpecificationStatus, Urgency
-from commissioning.models import Organisation, Place, Sector, Service, ServiceSpecification
+from commissioning.models import Organisation, Place, Sector, Service
 from referrals.models import (
     CAPACITY_STATUSES,
     Concern,
@@ -48,7 +48,12 @@ from referrals.models import (
     ReferralStatus,
     RemitLimitMark,
 )
-from referrals.reports.periods import day_start, next_month_start, uk_zone
+from referrals.reports.periods import (
+    day_start,
+    next_month_start,
+    specification_in_force_sql,
+    uk_zone,
+)
 
 RULES = (
     "urgency",
@@ -100,17 +105,7 @@ in_force AS (
     -- these rules, so the inner join below leaves such referrals out.
     SELECT d.service_id, d.day, spec.*
     FROM (SELECT DISTINCT p.service_id, p.day FROM period_referrals p) d
-    JOIN LATERAL (
-        SELECT s.max_urgency, s.activities_excluded, s.monthly_capacity, s.max_episode_weeks,
-               s.max_interim_cover_days
-        FROM {specification} s
-        WHERE s.service_id = d.service_id
-          AND s.status = ANY(%(published)s)
-          AND s.starts_on <= d.day
-          AND d.day <= coalesce(s.ends_on, 'infinity'::date)
-        ORDER BY s.version DESC
-        LIMIT 1
-    ) spec ON true
+    JOIN LATERAL {in_force} spec ON true
 ),
 late_concerns AS (
     SELECT DISTINCT c.referral_id
@@ -217,7 +212,12 @@ def remit_breaches(
             f"('{rule}', p.{rule}_n, p.{rule}_ids, p.{rule}_overridden)" for rule in judged
         ),
         referral=Referral._meta.db_table,
-        specification=ServiceSpecification._meta.db_table,
+        in_force=specification_in_force_sql(
+            service="d.service_id",
+            day="d.day",
+            columns="s.max_urgency, s.activities_excluded, s.monthly_capacity, "
+            "s.max_episode_weeks, s.max_interim_cover_days",
+        ),
         service=Service._meta.db_table,
         organisation=Organisation._meta.db_table,
         concern=Concern._meta.db_table,
