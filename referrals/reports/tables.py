@@ -26,8 +26,10 @@ class BreachRow:
 
 
 def breach_table(report: dict, *, drill_down: str, query: str) -> list[BreachRow]:
-    """One row per service, in the report's order; each count links to the referrals behind
-    it. `total` and `overridden` count breaches, not marks, as the report's `total` does."""
+    """One row per service, by organisation and service name as the report orders them (a
+    service with only marks comes after the breaches in the report, hence the sort); each count
+    links to the referrals behind it. `total` and `overridden` count breaches, not marks, as the
+    report's `total` does."""
     rows: dict[tuple, BreachRow] = {}
     links: dict[tuple, str] = {}
     for line in (*report["by_service"], *report.get("marked_at_limit", [])):
@@ -47,7 +49,7 @@ def breach_table(report: dict, *, drill_down: str, query: str) -> list[BreachRow
         if line["rule"] != MARKED:
             row.total += line["count"]
             row.overridden += line["overridden"]
-    return sorted(rows.values(), key=lambda row: (row.organisation, row.service))
+    return [rows[key] for key in sorted(rows)]
 
 
 _CONCERN_COUNTS = ("open", "awaiting_acknowledgement", "past_deadline", "serious")
