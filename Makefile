@@ -4,19 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test test-only install install-dev browser lint format migrations-check vendor clean
+.PHONY: run test test-only install install-dev browser lint format migrations-check vendor clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Stamp files make the install step a no-op until a requirements file changes.
+# Stamp files make the install step a no-op until a requirements file changes. Both files pin
+# every package with its hashes, so pip installs exactly what they name and nothing else.
 $(VENV)/.runtime: $(BIN)/python requirements.txt
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.runtime
@@ -51,6 +52,17 @@ format: install-dev
 
 migrations-check: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# Compile requirements.in and requirements-dev.in into the pinned, hashed requirements files.
+# Existing pins are kept; name packages to move to their newest allowed release with
+# `make lock UPGRADE="django celery"`, or everything with `make lock UPGRADE=all`.
+UPGRADE ?=
+COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command "make lock" \
+	$(if $(filter all,$(UPGRADE)),--upgrade,$(foreach p,$(UPGRADE),--upgrade-package $(p)))
+lock: install-dev
+	$(COMPILE) requirements.in --output-file requirements.txt
+	$(COMPILE) requirements-dev.in --output-file requirements-dev.txt
 
 vendor:
 	./scripts/vendor.sh

@@ -1,28 +1,160 @@
-"""Liveness checks used by /health/: each answers True or False and never raises."""
+"""The checks behind /health/: the database, the broker, a Celery worker and Celery beat.
+
+Each check returns a `Check` and never raises, and each has a deadline that covers reads as well
+as connecting: a server that accepts a connection and then never answers (a frozen process) must
+turn /health/ into a 503 within a few seconds, not hold a web worker until a load balancer gives
+up on it.
+"""
+
+from __future__ import annotations
 
 import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
-from django.db import connection
+import redis
+from django.db import connections
 from kombu import Connection
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
+# Written by the beat process (vsocare.beat) each time it starts and each time it sends a task.
+BEAT_HEARTBEAT_KEY = "vsocare:beat:last-sent"
 
-def database_answers() -> bool:
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    detail: str
+
+
+def redis_client(*, url: str, timeout: float) -> redis.Redis:
+    """A Redis client for a Celery broker URL, with connect and read timeouts.
+
+    Celery and kombu spell a Unix socket `redis+socket:///path?virtual_host=N`; redis-py spells
+    it `unix:///path?db=N`. No retries: redis-py's default of three with back-off would turn a
+    missing server into four seconds of waiting.
+    """
+    limits = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    parts = urlsplit(url)
+    if parts.scheme == "redis+socket":
+        db = parse_qs(parts.query).get("virtual_host", ["0"])[0] or "0"
+        return redis.Redis(unix_socket_path=parts.path, db=int(db), **limits)
+    return redis.Redis.from_url(url, **limits)
+
+
+def _probe_database() -> None:
+    # A connection of its own, so that a probe abandoned at its deadline never leaves the
+    # request's connection half-used.
+    conn = connections.create_connection("default")
     try:
-        with connection.cursor() as cursor:
+        with conn.cursor() as cursor:
             cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
-    except Exception:
-        logger.exception("health check: database did not answer")
-        return False
+            if cursor.fetchone() != (1,):
+                raise RuntimeError("SELECT 1 did not return 1")
+    finally:
+        conn.close()
 
 
-def broker_answers(*, url: str, timeout: float = 2.0) -> bool:
+class _Deadline:
+    """Runs a probe in a daemon thread; `result()` waits no longer than the timeout.
+
+    libpq has no read timeout, so a database that stops answering mid-query would otherwise
+    block the request for as long as TCP keeps the connection.
+    """
+
+    def __init__(self, probe, *, timeout: float):
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(probe,), daemon=True)
+        self.thread.start()
+
+    def _run(self, probe) -> None:
+        try:
+            probe()
+        except BaseException as error:  # reported by result(), never raised
+            self.error = error
+
+    def result(self, *, what: str) -> Check:
+        self.thread.join(max(0.0, self.timeout - (time.monotonic() - self.started)))
+        if self.thread.is_alive():
+            logger.error("health check: %s did not answer within %.1f s", what, self.timeout)
+            return Check(False, f"did not answer within {self.timeout:g} s")
+        if self.error is not None:
+            logger.error("health check: %s failed: %s", what, self.error)
+            return Check(False, f"{type(self.error).__name__}: {self.error}")
+        return Check(True, "answered")
+
+
+def broker_check(*, url: str, timeout: float) -> Check:
     try:
-        with Connection(url, connect_timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=1, timeout=timeout)
-            return True
-    except Exception:
-        logger.exception("health check: broker did not answer")
-        return False
+        redis_client(url=url, timeout=timeout).ping()
+    except Exception as error:
+        logger.error("health check: broker did not answer: %s", error)
+        return Check(False, f"did not answer: {type(error).__name__}")
+    return Check(True, "answered")
+
+
+def worker_check(*, url: str, timeout: float) -> Check:
+    """Asks every worker for a ping over the broker's control channel.
+
+    The control channel is answered by the worker's main process even while all of its pool is
+    busy with a long report, so a busy worker still counts as up.
+    """
+    options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    try:
+        from vsocare.celery import app
+
+        with Connection(url, connect_timeout=timeout, transport_options=options) as conn:
+            # One reply is enough, and waiting for more would hold every probe to the timeout.
+            replies = app.control.ping(timeout=timeout, limit=1, connection=conn)
+    except Exception as error:
+        logger.error("health check: worker ping failed: %s", error)
+        return Check(False, f"ping failed: {type(error).__name__}")
+    if not replies:
+        return Check(False, f"no worker answered a ping within {timeout:g} s")
+    names = sorted(name for reply in replies for name in reply)
+    return Check(True, f"{', '.join(names)} answered")
+
+
+def beat_check(*, url: str, timeout: float, stale_after: float) -> Check:
+    try:
+        raw = redis_client(url=url, timeout=timeout).get(BEAT_HEARTBEAT_KEY)
+    except Exception as error:
+        logger.error("health check: could not read beat's heartbeat: %s", error)
+        return Check(False, f"heartbeat unreadable: {type(error).__name__}")
+    if raw is None:
+        return Check(False, "has not run since the broker started")
+    last = float(raw)
+    age = time.time() - last
+    when = datetime.fromtimestamp(last, UTC).isoformat(timespec="seconds")
+    if age > stale_after:
+        return Check(False, f"last ran a scheduled task at {when}, over {stale_after:g} s ago")
+    return Check(True, f"last ran a scheduled task at {when}")
+
+
+def run_checks(*, broker_url: str, timeout: float, beat_stale_after: float) -> dict[str, Check]:
+    """Every check, within about `timeout` seconds in all (the database runs alongside)."""
+    database = _Deadline(_probe_database, timeout=timeout)
+    broker = broker_check(url=broker_url, timeout=timeout / 2)
+    if broker.ok:
+        worker = worker_check(url=broker_url, timeout=timeout / 2)
+        beat = beat_check(url=broker_url, timeout=timeout / 2, stale_after=beat_stale_after)
+    else:
+        worker = beat = Check(False, "not checked: the broker did not answer")
+    return {
+        "database": database.result(what="the database"),
+        "broker": broker,
+        "worker": worker,
+        "beat": beat,
+    }

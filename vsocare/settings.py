@@ -305,7 +305,8 @@ if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
         "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT "
         f"({CELERY_TASK_SOFT_TIME_LIMIT} >= {CELERY_TASK_TIME_LIMIT})"
     )
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, which also records when it last sent a task.
+CELERY_BEAT_SCHEDULER = "vsocare.beat:Scheduler"
 # Every periodic task, in one place. django-celery-beat copies these into its tables at start-up
 # (beside Celery's own daily celery.backend_cleanup, which the Redis result store does not need).
 # An entry removed here stays in the database until it is disabled in the admin.
@@ -315,6 +316,13 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-reports": {
         "task": "referrals.nightly_reports",
         "schedule": crontab(hour=2, minute=0),
+    },
+    # Every minute, so that /health/ can tell a live beat from a stopped one (vsocare.beat).
+    # A heartbeat nobody consumed within the minute is dropped, not queued up.
+    "beat-heartbeat": {
+        "task": "vsocare.beat_heartbeat",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
     },
     # Nightly at 02:30: expired sign-in sessions would otherwise pile up in the database.
     "clear-expired-sessions": {
@@ -327,6 +335,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=45),
     },
 }
+
+# --- /health/: how long each check may take, and when beat's heartbeat counts as stale. Beat
+# sends a heartbeat every minute, so ten minutes is ten missed in a row.
+HEALTH_TIMEOUT_SECONDS = env_int("HEALTH_TIMEOUT_SECONDS", 2, minimum=1)
+HEALTH_BEAT_STALE_SECONDS = env_int("HEALTH_BEAT_STALE_SECONDS", 600, minimum=60)
 
 LOGGING = {
     "version": 1,

@@ -14,3 +14,9 @@ def ping() -> str:
 def clear_expired_sessions() -> int:
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return deleted
+
+
+@shared_task(name="vsocare.beat_heartbeat", ignore_result=True)
+def beat_heartbeat() -> None:
+    """Sent by beat every minute so that beat always has something recent to have sent; the
+    time it was sent is what /health/ reads (vsocare.beat)."""

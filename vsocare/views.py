@@ -11,7 +11,7 @@ from accounts.selectors import colleagues_of, user_counts_by_role
 from commissioning.selectors import organisation_counts_by_place
 from referrals.models import OPEN_STATUSES, ReferralStatus
 from referrals.selectors import referrals_visible_to, waiting_on_statutory
-from vsocare.health import broker_answers, database_answers
+from vsocare.health import run_checks
 
 ROLE_HOMES = {
     Role.ICC: "icc_home",
@@ -79,11 +79,18 @@ def administrator_home(request):
 @never_cache
 @require_GET
 def health(request):
-    checks = {
-        "database": database_answers(),
-        "broker": broker_answers(url=settings.CELERY_BROKER_URL),
-    }
-    healthy = all(checks.values())
+    checks = run_checks(
+        broker_url=settings.CELERY_BROKER_URL,
+        timeout=settings.HEALTH_TIMEOUT_SECONDS,
+        beat_stale_after=settings.HEALTH_BEAT_STALE_SECONDS,
+    )
+    failing = [name for name, check in checks.items() if not check.ok]
     return JsonResponse(
-        {"status": "ok" if healthy else "failing", **checks}, status=200 if healthy else 503
+        {
+            "status": "failing" if failing else "ok",
+            **{name: check.ok for name, check in checks.items()},
+            "failing": failing,
+            "detail": {name: check.detail for name, check in checks.items()},
+        },
+        status=503 if failing else 200,
     )

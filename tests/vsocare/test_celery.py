@@ -19,7 +19,7 @@ def test_celery_reads_its_settings_from_django_with_the_celery_prefix():
     assert app.conf.task_acks_late is True
     assert app.conf.task_time_limit == 30 * 60
     assert app.conf.task_soft_time_limit < app.conf.task_time_limit
-    assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert app.conf.beat_scheduler == "vsocare.beat:Scheduler"
 
 
 @pytest.mark.django_db

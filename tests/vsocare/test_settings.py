@@ -16,7 +16,7 @@ def manage(*args: str, **overrides: str) -> subprocess.CompletedProcess:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "SESSION_", "AXES_", "CELERY_"))
+        if not key.startswith(("DJANGO_", "SESSION_", "AXES_", "CELERY_", "HEALTH_"))
     }
     # Point at the servers this run already uses, so the child starts nothing of its own.
     env.update(DATABASE_URL=settings.DATABASE_URL, REDIS_URL=settings.REDIS_URL)
@@ -47,6 +47,8 @@ def manage(*args: str, **overrides: str) -> subprocess.CompletedProcess:
         ("EMAIL_URL", "pigeon://loft"),
         ("DJANGO_CSRF_TRUSTED_ORIGINS", "vsocare.example.nhs.uk"),
         ("CELERY_TASK_SOFT_TIME_LIMIT", "5000"),
+        ("HEALTH_TIMEOUT_SECONDS", "0"),
+        ("HEALTH_BEAT_STALE_SECONDS", "soon"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_and_is_named(variable, value):
