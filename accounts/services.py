@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Protocol
 
 from axes.models import AccessFailureLog, AccessLog
 from django.core.exceptions import ValidationError
@@ -6,7 +7,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import VSO_ROLES, Role, User
-from commissioning.models import Organisation
+
+
+class Organisation(Protocol):
+    """What accounts needs of a person's organisation. The model is commissioning's, a layer
+    above this one, which the User model names only as a string."""
+
+    pk: int
+
+    @property
+    def is_voluntary(self) -> bool: ...
 
 
 def axes_username(request, credentials) -> str:

@@ -34,9 +34,9 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
 from commissioning.models import Organisation, Place, Sector, Service, System  # noqa: E402
+from core.nhs import synthetic_nhs_number  # noqa: E402
 from referrals.importing import COLUMNS  # noqa: E402
 from referrals.models import Patient, Referral  # noqa: E402
-from vsocare.nhs import synthetic_nhs_number  # noqa: E402
 
 BENCH_DATABASE = "vsocare_bench"
 REFERRER = "bench.icc@example.org"
@@ -126,7 +126,7 @@ def _directory() -> None:
 
 def _write_file(path: Path, rows: int, *, urgency_shift: int = 0) -> None:
     """A file like a few years of an ICS's referrals: 22% health, 53% social care, 25% voluntary
-    (DOMAIN.md), about two referrals per patient, a third of them closed."""
+    (docs/domain.md), about two referrals per patient, a third of them closed."""
     rng = random.Random(2026)
     patients = min(max(rows // 2, 1), 500_000)
     now = timezone.now().replace(tzinfo=None)

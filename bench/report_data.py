@@ -27,16 +27,16 @@ from commissioning.models import (
     ServiceSpecification,
     System,
 )
+from core.dates import day_start
 from referrals.models import Concern, Patient, Referral, RemitLimitMark
-from referrals.reports.periods import day_start
 
 COMMISSIONER = "bench.commissioner@example.org"
 PLACES = ["Northbridge", "Eastmoor", "Westfell", "Southholme", "Ashby Vale"]
 DAYS = 730  # about two years, ending yesterday
 CHUNK = 1_000_000  # referrals generated per statement
-MAX_PATIENTS = 500_000  # vsocare.nhs: the 999 range holds 500,000 numbers here
+MAX_PATIENTS = 500_000  # core.nhs: the 999 range holds 500,000 numbers here
 
-# The sector split of DOMAIN.md: 167 / 396 / 181 of 744.
+# The sector split in docs/domain.md: 167 / 396 / 181 of 744.
 HEALTH_SHARE, SOCIAL_CARE_SHARE = 0.224, 0.532
 VOLUNTARY_SHARE = 1 - HEALTH_SHARE - SOCIAL_CARE_SHARE
 
@@ -308,7 +308,7 @@ SELECT n.nhs_number,
        CASE WHEN i %% 5 <> 0 THEN %(today)s::date - (i %% 700) END,
        %(now)s, %(now)s
 FROM generate_series(0, %(patients)s - 1) i
--- vsocare.nhs.synthetic_nhs_number in SQL: of the serials 2i and 2i+1 in the 999 range, the
+-- core.nhs.synthetic_nhs_number in SQL: of the serials 2i and 2i+1 in the 999 range, the
 -- first with a modulus 11 check digit (weights 10..2; 11 means 0, 10 means no such number).
 CROSS JOIN LATERAL (
     SELECT s.nine || CASE WHEN w.check_digit = 11 THEN 0 ELSE w.check_digit END AS nhs_number
@@ -683,7 +683,7 @@ def referrals_generate(*, rows: int, today: date, world: dict, say=print) -> dic
 
 
 def referrals_describe() -> dict:
-    """What was generated, to check it against DOMAIN.md and the brief."""
+    """What was generated, to check it against docs/domain.md and the brief."""
     table = Referral._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(

@@ -61,9 +61,9 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from commissioning.models import Organisation, Place  # noqa: E402
+from core.dates import day_start  # noqa: E402
 from referrals.models import Referral, ReportRun, ReportSnapshot  # noqa: E402
 from referrals.reports import snapshots  # noqa: E402
-from referrals.reports.periods import day_start  # noqa: E402
 
 BENCH_PREFIX = "vsocare_bench_reports"
 RATIO_TARGET = 1.3  # report / the same aggregate as raw SQL

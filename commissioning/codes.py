@@ -1,6 +1,7 @@
-"""The shared code lists of DOMAIN.md that every screen, import, export and report uses.
+"""The shared code lists (docs/domain.md#code-lists) that every screen, import, export and
+report uses.
 
-Needs/activities and outcome measures are tables (commissioners may add codes); the ordered or
+Needs/activities and outcome measures are tables (administrators may add codes); the ordered or
 structural lists are fixed choices, because reports compare them (urgency) or HSDS defines them
 (service status).
 """

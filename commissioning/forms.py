@@ -16,11 +16,11 @@ from commissioning.models import (
 )
 from commissioning.services import LISTING_FIELDS
 from commissioning.validation import specification_errors
-from vsocare.widgets import DateInput
+from core.widgets import DateInput
 
 
 def need_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """Needs grouped as DOMAIN.md groups them, for grouped checkboxes and selects."""
+    """Needs grouped as docs/domain.md groups them, for grouped checkboxes and selects."""
     groups: dict[str, list[tuple[str, str]]] = {}
     for need in Need.objects.all():
         groups.setdefault(need.get_group_display(), []).append((need.code, need.label))

@@ -7,7 +7,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 from commissioning.codes import NeedGroup, ServiceStatus, SpecificationStatus, Urgency
-from vsocare.models import AuditedModel
+from core.models import AuditedModel
 
 
 class Sector(models.TextChoices):
@@ -29,7 +29,7 @@ def code_array(**kwargs) -> ArrayField:
 
 
 class Need(models.Model):
-    """A need or activity code (DOMAIN.md); commissioners may add their own."""
+    """A need or activity code (docs/domain.md#code-lists); administrators may add more."""
 
     code = models.SlugField(max_length=50, primary_key=True)
     label = models.CharField(max_length=100)

@@ -1,5 +1,5 @@
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.exceptions import PermissionDenied
@@ -8,6 +8,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Role
+from commissioning import remit
+from commissioning.capacity import capacity_used
 from commissioning.codes import ServiceStatus, SpecificationStatus, Urgency
 from commissioning.models import (
     SPECIFICATION_FIELDS,
@@ -21,7 +23,6 @@ from commissioning.models import (
     ServiceSpecification,
     System,
 )
-from referrals.models import CAPACITY_STATUSES, Referral
 
 COMMISSIONING_ROLES = (Role.COMMISSIONER, Role.ADMINISTRATOR)
 # A listing nobody has confirmed for this long may describe a service that no longer exists.
@@ -163,35 +164,6 @@ def active_specifications_for(services) -> dict[int, ServiceSpecification]:
     return {spec.service_id: spec for spec in specs}
 
 
-def month_bounds(on_date: date) -> tuple[datetime, datetime]:
-    """The start of the calendar month (Europe/London) holding the date, and of the next."""
-    start = date(on_date.year, on_date.month, 1)
-    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return (
-        timezone.make_aware(datetime.combine(start, time.min)),
-        timezone.make_aware(datetime.combine(following, time.min)),
-    )
-
-
-def capacity_used(*, services, on_date: date) -> dict[int, int]:
-    """Referrals counted against each service's monthly capacity in the month of the date.
-
-    Declined and withdrawn referrals took none of it; everything else did.
-    """
-    start, end = month_bounds(on_date)
-    return dict(
-        Referral.objects.filter(
-            service__in=services,
-            referred_at__gte=start,
-            referred_at__lt=end,
-            status__in=CAPACITY_STATUSES,
-        )
-        .values_list("service")
-        .annotate(n=Count("id"))
-        .values_list("service", "n")
-    )
-
-
 def need_labels() -> dict[str, str]:
     return dict(Need.objects.values_list("code", "label"))
 
@@ -279,7 +251,9 @@ class RemitCheck:
         return not self.reasons
 
 
-def _clause(spec: ServiceSpecification, heading: str, words: str) -> str:
+def _clause(spec: ServiceSpecification, field: str, words: str) -> str:
+    """The words of the specification a reason rests on, headed by the field's own name."""
+    heading = ServiceSpecification._meta.get_field(field).verbose_name
     return f"Specification v{spec.version} ({spec.framework.name}), {heading}: {words}"
 
 
@@ -303,7 +277,7 @@ def service_remit_check(
     if service.status != ServiceStatus.ACTIVE:
         reasons.append(
             RemitReason(
-                "service_status",
+                remit.SERVICE_STATUS.code,
                 f"The service is {service.get_status_display().lower()}.",
                 f"Directory listing: {service.get_status_display()}",
             )
@@ -311,7 +285,7 @@ def service_remit_check(
     if spec is None:
         reasons.append(
             RemitReason(
-                "not_commissioned",
+                remit.NOT_COMMISSIONED.code,
                 f"No specification covers {on_date:%-d %B %Y}: the service is not commissioned "
                 "for this date.",
                 "No specification in force",
@@ -327,19 +301,19 @@ def service_remit_check(
     if Urgency.rank(urgency) > Urgency.rank(spec.max_urgency):
         reasons.append(
             RemitReason(
-                "urgency",
+                remit.URGENCY.code,
                 f"{Urgency(urgency).label} is above the highest urgency accepted "
                 f"({spec.get_max_urgency_display().lower()}).",
-                _clause(spec, "highest urgency accepted", spec.get_max_urgency_display()),
+                _clause(spec, "max_urgency", spec.get_max_urgency_display()),
             )
         )
     excluded = [code for code in activities if code in spec.activities_excluded]
     if excluded:
         reasons.append(
             RemitReason(
-                "excluded_activity",
+                remit.EXCLUDED_ACTIVITY.code,
                 f"Excluded from this service: {named(excluded)}.",
-                _clause(spec, "activities excluded", named(spec.activities_excluded)),
+                _clause(spec, "activities_excluded", named(spec.activities_excluded)),
             )
         )
     if spec.activities_in_remit:
@@ -351,39 +325,39 @@ def service_remit_check(
         if outside:
             reasons.append(
                 RemitReason(
-                    "activity_not_in_remit",
+                    remit.ACTIVITY_NOT_IN_REMIT.code,
                     f"Not among the activities commissioned: {named(outside)}.",
-                    _clause(spec, "activities in remit", named(spec.activities_in_remit)),
+                    _clause(spec, "activities_in_remit", named(spec.activities_in_remit)),
                 )
             )
     if spec.monthly_capacity is not None:
-        used = capacity_used(services=[service], on_date=on_date).get(service.pk, 0)
+        used = capacity_used(service_ids=[service.pk], on_date=on_date).get(service.pk, 0)
         if used >= spec.monthly_capacity:
             reasons.append(
                 RemitReason(
-                    "capacity",
+                    remit.CAPACITY.code,
                     f"The service has already had {used} referrals in {on_date:%B %Y}; it is "
                     f"commissioned for {spec.monthly_capacity} a month.",
-                    _clause(spec, "monthly capacity", str(spec.monthly_capacity)),
+                    _clause(spec, "monthly_capacity", str(spec.monthly_capacity)),
                 )
             )
     if patient_age is not None:
         if spec.min_age is not None and patient_age < spec.min_age:
             reasons.append(
                 RemitReason(
-                    "age",
+                    remit.AGE.code,
                     f"The patient is {patient_age}; the service is for people aged "
                     f"{spec.min_age} or over.",
-                    _clause(spec, "minimum age", str(spec.min_age)),
+                    _clause(spec, "min_age", str(spec.min_age)),
                 )
             )
         if spec.max_age is not None and patient_age > spec.max_age:
             reasons.append(
                 RemitReason(
-                    "age",
+                    remit.AGE.code,
                     f"The patient is {patient_age}; the service is for people aged up to "
                     f"{spec.max_age}.",
-                    _clause(spec, "maximum age", str(spec.max_age)),
+                    _clause(spec, "max_age", str(spec.max_age)),
                 )
             )
     return check
@@ -482,7 +456,7 @@ def directory_entries(*, services: list[Service], today: date) -> list[Directory
     """Remit and warnings for a page of services, in a fixed number of queries."""
     specs = active_specifications_for(services)
     labels = need_labels()
-    used = capacity_used(services=services, on_date=today)
+    used = capacity_used(service_ids=[service.pk for service in services], on_date=today)
     entries = []
     for service in services:
         spec = specs.get(service.pk)

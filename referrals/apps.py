@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ReferralsConfig(AppConfig):
     name = "referrals"
     verbose_name = "Referrals"
+
+    def ready(self) -> None:
+        from commissioning.capacity import register_capacity_counter
+        from referrals.selectors import capacity_used
+
+        # The directory and the remit check, a layer below, count capacity through this.
+        register_capacity_counter(capacity_used)

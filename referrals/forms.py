@@ -8,6 +8,7 @@ from django.utils import timezone
 from commissioning.codes import Urgency
 from commissioning.forms import CodeChoiceField, need_choices
 from commissioning.models import Organisation, Place, Sector, Service
+from core.widgets import DateInput
 from referrals.models import (
     ACKNOWLEDGE_WITHIN,
     ConcernSeverity,
@@ -16,7 +17,6 @@ from referrals.models import (
     ReferralStatus,
 )
 from referrals.selectors import CONCERN_STATES
-from vsocare.widgets import DateInput
 
 UK_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 

@@ -9,7 +9,8 @@ from django.db.models import F, Q
 
 from commissioning.codes import Urgency
 from commissioning.models import Organisation, Place, Sector, Service, ServiceSpecification
-from vsocare.models import AuditedModel
+from commissioning.remit import RemitClause
+from core.models import AuditedModel
 
 
 class ReferralSource(models.TextChoices):
@@ -230,17 +231,6 @@ class Referral(AuditedModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
-
-
-class RemitClause(models.TextChoices):
-    """The parts of a specification a VSO can point at when a referral takes it to its limit."""
-
-    ELIGIBILITY = "eligibility", "Eligibility"
-    EXCLUDED_ACTIVITY = "excluded_activity", "Activities excluded"
-    URGENCY = "urgency", "Highest urgency accepted"
-    CAPACITY = "capacity", "Monthly capacity"
-    EPISODE_LENGTH = "episode_length", "Longest episode"
-    INTERIM_COVER = "interim_cover", "Longest interim cover"
 
 
 # Deletes too: a mark taken back is still evidence of what was said, and when.

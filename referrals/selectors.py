@@ -1,11 +1,13 @@
 """Who may see and act on which referral. Every view reaches a referral through here."""
 
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -21,8 +23,15 @@ from django.utils import timezone
 from accounts.models import VSO_ROLES, Role
 from commissioning.models import Organisation, Sector, ServiceSpecification
 from commissioning.selectors import specification_in_force, system_for
-from referrals.models import OPEN_STATUSES, Concern, Patient, Referral, RemitLimitMark
-from referrals.reports.periods import uk_zone
+from core.dates import month_bounds, uk_zone
+from referrals.models import (
+    CAPACITY_STATUSES,
+    OPEN_STATUSES,
+    Concern,
+    Patient,
+    Referral,
+    RemitLimitMark,
+)
 
 # What each side of a referral may do to it. A statutory service rarely uses VSO Care, so the
 # referrer's team records its decision and contact; a voluntary one does its own.
@@ -354,4 +363,22 @@ def with_remit_mark_flag(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
     """Adds `at_remit_limit` to each row in the same query, for lists that show a badge."""
     return referrals.annotate(
         at_remit_limit=Exists(RemitLimitMark.objects.filter(referral=OuterRef("pk")))
+    )
+
+
+def capacity_used(*, service_ids: Collection[int], on_date: date) -> dict[int, int]:
+    """Referrals counted against each service's monthly capacity in the month of the date (UK
+    time). Declined and withdrawn referrals took none of it; everything else did. The directory
+    and the remit check reach this through commissioning.capacity."""
+    start, end = month_bounds(on_date)
+    return dict(
+        Referral.objects.filter(
+            service__in=service_ids,
+            referred_at__gte=start,
+            referred_at__lt=end,
+            status__in=CAPACITY_STATUSES,
+        )
+        .values_list("service")
+        .annotate(n=Count("id"))
+        .values_list("service", "n")
     )

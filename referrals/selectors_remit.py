@@ -9,11 +9,11 @@ from django.db.models import Count, Q
 from accounts.models import Role
 from commissioning.codes import SpecificationStatus, Urgency
 from commissioning.models import Organisation, Sector, Service, ServiceSpecification
-from commissioning.selectors import capacity_used, month_bounds
+from commissioning.remit import REPORTED_CODES
+from core.dates import month_bounds, next_month_start
 from referrals.models import Referral, RemitLimitMark
-from referrals.reports.breaches import RULES, remit_breaches
-from referrals.reports.periods import next_month_start
-from referrals.selectors import referrals_visible_to
+from referrals.reports.breaches import remit_breaches
+from referrals.selectors import capacity_used, referrals_visible_to
 
 
 def specifications_in_force(*, services, on_date: date) -> dict[int, ServiceSpecification]:
@@ -134,7 +134,8 @@ def _breach_groups(user, report: dict) -> list[BreachGroup]:
 
 def _report_order(row: dict) -> tuple:
     """By service, then the rules in the order the report lists them."""
-    rule = RULES.index(row["rule"]) if row["rule"] in RULES else len(RULES)
+    order = REPORTED_CODES
+    rule = order.index(row["rule"]) if row["rule"] in order else len(order)
     return (row["service"], row["service_id"], rule)
 
 
@@ -153,7 +154,7 @@ def remit_page_for(user, *, month: date, today: date) -> RemitPage:
     services = list(Service.objects.filter(organisation=organisation).order_by("name"))
     start, end = month_bounds(month)
     specs = specifications_in_force(services=services, on_date=reference_day)
-    used = capacity_used(services=services, on_date=month)
+    used = capacity_used(service_ids=[service.pk for service in services], on_date=month)
     mix = _urgency_mix(services, start, end)
     report = remit_breaches(
         date_from=month, date_to=last_day, organisation=organisation, today=today

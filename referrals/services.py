@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from commissioning.models import Organisation, Place, Sector, Service, ServiceSpecification
+from commissioning.remit import CLAUSE_HEADINGS, RemitClause
 from commissioning.selectors import need_labels, service_remit_check
 from commissioning.validation import known_need_codes, unknown_codes
 from referrals.models import (
@@ -22,7 +23,6 @@ from referrals.models import (
     Patient,
     Referral,
     ReferralStatus,
-    RemitClause,
     RemitLimitMark,
 )
 from referrals.selectors import (
@@ -336,16 +336,6 @@ def patient_get_or_register(
 
 
 # --- "At the limit of our remit" -----------------------------------------------------------
-
-# How each clause is headed when quoted: the words a VSO lead reads out to the referrer.
-CLAUSE_HEADINGS = {
-    RemitClause.ELIGIBILITY: "Eligibility",
-    RemitClause.EXCLUDED_ACTIVITY: "Activities excluded",
-    RemitClause.URGENCY: "Highest urgency accepted",
-    RemitClause.CAPACITY: "Monthly capacity",
-    RemitClause.EPISODE_LENGTH: "Longest episode",
-    RemitClause.INTERIM_COVER: "Longest interim cover for a waiting statutory referral",
-}
 
 
 def _counted(number: int, word: str) -> str:

@@ -13,9 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import VSO_ROLES, Role
 from accounts.permissions import role_required
 from commissioning.models import Sector, Service
-from commissioning.selectors import capacity_used, service_remit_check
+from commissioning.selectors import service_remit_check
+from core.forms import add_service_errors
 from referrals import selectors, services
 from referrals.forms import (
+    ConcernForm,
     DecisionForm,
     NhsNumberField,
     PatientDetailsForm,
@@ -23,8 +25,6 @@ from referrals.forms import (
     ReferralForm,
 )
 from referrals.models import Referral
-from referrals.views_concerns import concern_section
-from vsocare.forms import add_service_errors
 
 ACTIONS = {
     "accept": (services.referral_accept, None, "accepted"),
@@ -79,7 +79,7 @@ def referral_detail(request, pk):
             "decision_form": DecisionForm(initial={"version": referral.version}),
             "remit_mark": selectors.remit_mark_on(referral),
             "may_mark_remit": selectors.remit_mark_editable_by(request.user, referral),
-            **concern_section(request.user, referral),
+            **_concern_section(request.user, referral),
         },
     )
 
@@ -219,7 +219,7 @@ def referral_remit_check(request):
             on_date=today,
         )
         spec = check.specification
-        used = capacity_used(services=[service], on_date=today).get(service.pk, 0)
+        used = selectors.capacity_used(service_ids=[service.pk], on_date=today).get(service.pk, 0)
         context.update(
             check=check,
             capacity_left=(
@@ -253,3 +253,17 @@ def patient_search(request):
         "referrals/_patient_search.html",
         {"patients": selectors.patients_matching(request.user, request.GET.get("q", ""))},
     )
+
+
+def _concern_section(user, referral: Referral) -> dict:
+    """The context for the concerns section of a referral's page."""
+    concerns = list(selectors.concerns_on_referral(user, referral))
+    for concern in concerns:
+        concern.actions = selectors.concern_actions_for(user, concern)
+    addressees = (
+        selectors.concern_addressees_for(referral=referral, organisation=user.organisation)
+        if selectors.concern_may_raise(user, referral)
+        else []
+    )
+    form = ConcernForm(addressees=addressees) if addressees else None
+    return {"concerns": concerns, "concern_form": form}

@@ -13,24 +13,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
+from core.forms import add_service_errors
 from referrals import selectors, services
 from referrals.forms import ConcernActionForm, ConcernForm, ConcernListForm
-from referrals.models import Concern, Referral
-from vsocare.forms import add_service_errors
-
-
-def concern_section(user, referral: Referral) -> dict:
-    """The context for the concerns section of a referral's page."""
-    concerns = list(selectors.concerns_on_referral(user, referral))
-    for concern in concerns:
-        concern.actions = selectors.concern_actions_for(user, concern)
-    addressees = (
-        selectors.concern_addressees_for(referral=referral, organisation=user.organisation)
-        if selectors.concern_may_raise(user, referral)
-        else []
-    )
-    form = ConcernForm(addressees=addressees) if addressees else None
-    return {"concerns": concerns, "concern_form": form}
+from referrals.models import Concern
 
 
 @role_required(Role.ICC, Role.VSO_LEAD, Role.VSO_WORKER, Role.COMMISSIONER)

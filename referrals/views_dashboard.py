@@ -18,35 +18,18 @@ from django.utils.safestring import mark_safe
 
 from accounts.models import Role
 from accounts.permissions import role_required
+from commissioning import remit
 from commissioning.models import Place
+from core.widgets import DateInput
 from referrals.models import ReportKind, ReportRun, ReportSnapshot
 from referrals.reports.snapshots import report_compute, snapshot_report
 from referrals.reports.split import SECTORS, period_bounds
-from referrals.reports.tables import BREACH_COLUMNS, breach_table, concerns_by_addressee
+from referrals.reports.tables import BREACH_HEADINGS, breach_table, concerns_by_addressee
 from referrals.selectors import referrals_visible_to
-from vsocare.widgets import DateInput
 
 STALE_AFTER = timedelta(hours=36)
 # Until the next night's snapshots replace the key anyway; a bound on memory, not on freshness.
 SECTIONS_CACHE_SECONDS = 26 * 3600
-RULE_NAMES = {
-    "urgency": "Urgency above the highest accepted",
-    "excluded_activity": "Excluded activity",
-    "capacity": "Beyond monthly capacity",
-    "episode_length": "Episode longer than allowed",
-    "interim_cover": "Interim cover for too long",
-    "concern_unacknowledged": "Concern not acknowledged in time",
-}
-# The breaches table's column headings, short enough for one column each.
-BREACH_HEADINGS = {
-    "urgency": "Urgency",
-    "excluded_activity": "Excluded activity",
-    "capacity": "Capacity",
-    "episode_length": "Episode length",
-    "interim_cover": "Interim cover",
-    "concern_unacknowledged": "Concern not acknowledged",
-    "marked_at_limit": "Marked at the limit",
-}
 
 
 class DashboardForm(forms.Form):
@@ -169,7 +152,7 @@ def _sections_context(request, reports: dict) -> dict:
         "breach_table": breach_table(
             reports[ReportKind.REMIT_BREACHES], drill_down=reverse("breach_referrals"), query=query
         ),
-        "breach_headings": [BREACH_HEADINGS[column] for column in BREACH_COLUMNS],
+        "breach_headings": BREACH_HEADINGS,
         "concerns": concerns_by_addressee(activity["concerns"]),
         # Only what each chart draws; every figure is also in the table beside it.
         "charts": {
@@ -337,7 +320,7 @@ def breach_referrals(request):
     )  # fmt: skip
     if row is None:
         raise Http404("No such breach in this period")
-    rule = RULE_NAMES.get(row["rule"], "Marked at the limit of remit")
+    rule = remit.rule_name(row["rule"])
     return _referral_page(
         request,
         heading=f"{row['service']}: {rule.lower()}",

@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.permissions import role_required
+from commissioning import remit
 from commissioning.models import Sector
+from core.dates import next_month_start, uk_zone
+from core.forms import add_service_errors
 from referrals import selectors, services
 from referrals.forms_remit import RemitMarkForm, RemitMonthForm
-from referrals.reports.periods import next_month_start, uk_zone
 from referrals.selectors_remit import remit_page_for
-from referrals.views_dashboard import RULE_NAMES
-from vsocare.forms import add_service_errors
 
 
 @role_required(Role.VSO_LEAD)
@@ -24,7 +24,7 @@ def remit_page(request):
     today = timezone.localdate(timezone=uk_zone())
     data = request.GET if "month" in request.GET else {"month": f"{today:%Y-%m}"}
     form = RemitMonthForm(data, today=today)
-    context = {"form": form, "rule_names": RULE_NAMES, "today": today}
+    context = {"form": form, "rule_names": remit.RULE_NAMES, "today": today}
     if form.is_valid():
         month = form.cleaned_data["month"]
         following = next_month_start(month)

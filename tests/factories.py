@@ -16,8 +16,8 @@ from commissioning.models import (
     System,
     VsoKind,
 )
+from core.nhs import synthetic_nhs_number
 from referrals.models import Patient, Referral, ReferralSource, ReferralStatus
-from vsocare.nhs import synthetic_nhs_number
 
 TEST_PASSWORD = "correct-horse-battery"
 

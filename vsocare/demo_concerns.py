@@ -1,4 +1,4 @@
-"""Demo concerns raised by the Red Cross on its demo referrals: the story in DOMAIN.md, where
+"""Demo concerns raised by the Red Cross on its demo referrals: the story in docs/domain.md, where
 a volunteer's warnings about a frail lady waiting 19 days for social care went unanswered.
 
 Some are overdue and unacknowledged, one was acknowledged late, one is resolved and one is not

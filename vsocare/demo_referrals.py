@@ -1,6 +1,6 @@
 """Synthetic patients and referrals for the Eastern Health demo: 18 months of an ICC's work.
 
-The data tells the story in DOMAIN.md. About half the referrals go to social care and a quarter
+The data tells the story in docs/domain.md. About half the referrals go to social care and a quarter
 to the voluntary sector (the study's 167 / 396 / 181). Some patients wait weeks for social care
 while a volunteer covers, one of them for 19 days. Some needs are refused by health or social
 care first and end up with a VSO. A few referrals go to a VSO outside its remit, with the reason
@@ -24,9 +24,9 @@ from accounts.models import User
 from commissioning.codes import Urgency
 from commissioning.models import Organisation, Place, Sector, Service
 from commissioning.selectors import service_remit_check
+from core.nhs import synthetic_nhs_number
 from referrals.models import Patient, Referral, ReferralSource, ReferralStatus
 from referrals.services import age_on
-from vsocare.nhs import synthetic_nhs_number
 
 SEED = 2026
 REFERRAL_COUNT = 300

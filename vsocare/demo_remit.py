@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from commissioning.models import Sector
-from referrals.models import Referral, RemitClause, RemitLimitMark
+from commissioning.remit import RemitClause
+from referrals.models import Referral, RemitLimitMark
 from referrals.reports.breaches import remit_breaches
 from referrals.services import remit_mark_create
 from vsocare.demo_referrals import RED_CROSS_LEAD, WINDOW_DAYS

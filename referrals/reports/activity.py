@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from commissioning.codes import ServiceStatus, SpecificationStatus
 from commissioning.models import Organisation, Place, Sector, Service, ServiceSpecification
+from core.dates import day_start, next_month_start
 from referrals.models import (
     CAPACITY_STATUSES,
     Concern,
@@ -43,7 +44,7 @@ from referrals.models import (
     ReferralStatus,
     RemitLimitMark,
 )
-from referrals.reports.periods import day_start, next_month_start, specification_in_force_sql
+from referrals.reports.periods import specification_in_force_sql
 
 _SQL = """
 WITH svc AS (

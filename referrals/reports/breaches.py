@@ -41,6 +41,8 @@ from django.utils import timezone
 
 from commissioning.codes import SpecificationStatus, Urgency
 from commissioning.models import Organisation, Place, Sector, Service
+from commissioning.remit import MARKED_AT_LIMIT, REPORTED_CODES
+from core.dates import day_start, next_month_start, uk_zone
 from referrals.models import (
     CAPACITY_STATUSES,
     Concern,
@@ -48,22 +50,7 @@ from referrals.models import (
     ReferralStatus,
     RemitLimitMark,
 )
-from referrals.reports.periods import (
-    day_start,
-    next_month_start,
-    specification_in_force_sql,
-    uk_zone,
-)
-
-RULES = (
-    "urgency",
-    "excluded_activity",
-    "capacity",
-    "episode_length",
-    "interim_cover",
-    "concern_unacknowledged",
-)
-MARKED = "marked_at_limit"
+from referrals.reports.periods import specification_in_force_sql
 
 # Still waiting for the statutory service to act.
 STATUTORY_WAITING = (ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED)
@@ -198,7 +185,7 @@ def remit_breaches(
         "place_id": place.pk if place is not None else None,
         "organisation_id": organisation.pk if organisation is not None else None,
     }
-    judged = (*RULES, MARKED)
+    judged = (*REPORTED_CODES, MARKED_AT_LIMIT)
     sql = _SQL.format(
         rule_aggregates=",\n           ".join(
             f"count(*) FILTER (WHERE j.{rule}) AS {rule}_n, "
@@ -234,7 +221,7 @@ def remit_breaches(
         cursor.execute(sql, params)
         rows = cursor.fetchall()
 
-    by_rule = dict.fromkeys(RULES, 0)
+    by_rule = dict.fromkeys(REPORTED_CODES, 0)
     by_service, marked = [], []
     for org_id, org_name, service_id, service_name, rule, count, ids, overridden in rows:
         row = {
@@ -248,7 +235,7 @@ def remit_breaches(
             "overridden_ids": overridden,
             "overridden": len(overridden),
         }
-        if rule == MARKED:
+        if rule == MARKED_AT_LIMIT:
             marked.append(row)
         else:
             by_rule[rule] += count

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import connection
 
 from commissioning.models import Organisation, Place, Sector
+from core.dates import day_start
 from referrals.models import Referral, ReferralSource
-from referrals.reports.periods import day_start
 
 SECTORS = tuple(Sector.values)
 NO_PLACE = "No place recorded"

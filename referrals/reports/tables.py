@@ -5,9 +5,10 @@ per organisation addressed. The CSV downloads keep the reports' own long shape."
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from referrals.reports.breaches import MARKED, RULES
+from commissioning.remit import MARKED_AT_LIMIT, MARKED_AT_LIMIT_HEADING, REPORTED, REPORTED_CODES
 
-BREACH_COLUMNS = (*RULES, MARKED)
+BREACH_COLUMNS = (*REPORTED_CODES, MARKED_AT_LIMIT)
+BREACH_HEADINGS = (*(rule.heading for rule in REPORTED), MARKED_AT_LIMIT_HEADING)
 
 
 @dataclass
@@ -46,7 +47,7 @@ def breach_table(report: dict, *, drill_down: str, query: str) -> list[BreachRow
         row.cells[BREACH_COLUMNS.index(line["rule"])] = BreachCell(
             count=line["count"], url=links[key] + line["rule"]
         )
-        if line["rule"] != MARKED:
+        if line["rule"] != MARKED_AT_LIMIT:
             row.total += line["count"]
             row.overridden += line["overridden"]
     return [rows[key] for key in sorted(rows)]

@@ -3,9 +3,9 @@
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from core.nhs import synthetic_nhs_number
 from referrals.models import Referral
 from tests.factories import TEST_PASSWORD
-from vsocare.nhs import synthetic_nhs_number
 
 pytestmark = [
     pytest.mark.browser,

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from commissioning.codes import Urgency
-from commissioning.selectors import capacity_used, service_remit_check
+from commissioning.selectors import service_remit_check
 from referrals.models import ReferralStatus
+from referrals.selectors import capacity_used
 from tests.factories import FrameworkFactory, ReferralFactory, ServiceFactory, SpecificationFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,8 +79,10 @@ def test_the_month_follows_london_time_not_utc(service):
         on_date=datetime.date(2026, 4, 15),
     )
 
-    assert capacity_used(services=[service], on_date=datetime.date(2026, 4, 15)) == {service.pk: 1}
-    assert capacity_used(services=[service], on_date=datetime.date(2026, 3, 15)) == {}
+    assert capacity_used(service_ids=[service.pk], on_date=datetime.date(2026, 4, 15)) == {
+        service.pk: 1
+    }
+    assert capacity_used(service_ids=[service.pk], on_date=datetime.date(2026, 3, 15)) == {}
     assert april.in_remit
 
 

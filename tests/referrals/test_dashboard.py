@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from referrals.models import RemitClause, RemitLimitMark, ReportKind, ReportRun
+from commissioning.remit import RemitClause
+from referrals.models import RemitLimitMark, ReportKind, ReportRun
 from referrals.reports.snapshots import report_snapshot_refresh
 from referrals.reports.tables import BREACH_COLUMNS
 from referrals.services import concern_raise

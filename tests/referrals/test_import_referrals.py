@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
+from core.nhs import synthetic_nhs_number
 from referrals.importing import COLUMNS, IMPORTED_DECLINE_REASON
 from referrals.models import Patient, Referral
 from tests.factories import (
@@ -19,7 +20,6 @@ from tests.factories import (
     SystemFactory,
     UserFactory,
 )
-from vsocare.nhs import synthetic_nhs_number
 
 pytestmark = pytest.mark.django_db
 

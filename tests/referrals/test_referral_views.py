@@ -6,9 +6,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from core.nhs import synthetic_nhs_number
 from referrals.models import Patient, Referral, ReferralStatus
 from tests.factories import PatientFactory, ReferralFactory
-from vsocare.nhs import synthetic_nhs_number
 
 pytestmark = pytest.mark.django_db
 

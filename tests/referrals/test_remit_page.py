@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from accounts.models import Role
 from commissioning.codes import SpecificationStatus, Urgency
-from referrals.models import ReferralStatus, RemitClause, RemitLimitMark
+from commissioning.remit import RemitClause
+from referrals.models import ReferralStatus, RemitLimitMark
 from referrals.reports.breaches import remit_breaches
 from referrals.services import (
     remit_clause_text,

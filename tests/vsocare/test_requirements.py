@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,12 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 BASE_DIR = Path(settings.BASE_DIR)
-PROJECT_PACKAGES = ("accounts", "commissioning", "referrals", "vsocare")
+# The project's own packages: the layers of the import-linter contract.
+PROJECT_PACKAGES = tuple(
+    tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "root_packages"
+    ]
+)
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;\\]+)(?:\s*;\s*([^\\]+))?")
 
 

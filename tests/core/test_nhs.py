@@ -1,7 +1,7 @@
 import nhs_number
 import pytest
 
-from vsocare.nhs import check_digit, synthetic_nhs_number
+from core.nhs import check_digit, synthetic_nhs_number
 
 
 def test_synthetic_numbers_are_valid_distinct_and_from_the_999_range():
