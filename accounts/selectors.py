@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db.models import Count, QuerySet
 
 from accounts.models import Role, User
@@ -9,7 +11,7 @@ def users_visible_to(user: User) -> QuerySet[User]:
     return User.objects.none()
 
 
-def user_counts_by_role() -> list[dict]:
+def user_counts_by_role() -> list[dict[str, Any]]:
     counts = dict(
         User.objects.filter(is_active=True)
         .values_list("role")

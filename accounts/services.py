@@ -1,9 +1,10 @@
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from axes.models import AccessFailureLog, AccessLog
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import VSO_ROLES, Role, User
@@ -19,10 +20,10 @@ class Organisation(Protocol):
     def is_voluntary(self) -> bool: ...
 
 
-def axes_username(request, credentials) -> str:
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
     """The key django-axes counts failures under: the email as typed, in lower case."""
     username = (credentials or {}).get("username") or request.POST.get("username", "")
-    return username.strip().lower()
+    return str(username).strip().lower()
 
 
 def user_validate_role(*, role: str, organisation: Organisation | None) -> None:
@@ -48,7 +49,7 @@ def user_create(
     job_title: str = "",
 ) -> User:
     user_validate_role(role=role, organisation=organisation)
-    return User.objects.create_user(
+    user: User = User.objects.create_user(  # type: ignore[no-untyped-call]
         email,
         password,
         full_name=full_name,
@@ -57,6 +58,7 @@ def user_create(
         job_title=job_title,
         is_superuser=role == Role.ADMINISTRATOR,
     )
+    return user
 
 
 def sign_in_records_prune(*, older_than: timedelta) -> int:
@@ -64,4 +66,4 @@ def sign_in_records_prune(*, older_than: timedelta) -> int:
     cutoff = timezone.now() - older_than
     logs, _ = AccessLog.objects.filter(attempt_time__lt=cutoff).delete()
     failures, _ = AccessFailureLog.objects.filter(attempt_time__lt=cutoff).delete()
-    return logs + failures
+    return int(logs + failures)

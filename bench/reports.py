@@ -509,7 +509,7 @@ def _dashboard(today: date, requests: int) -> dict:
                 _get(client, url)
             times = _timed(client, url, requests)
             # The same page with its report sections rendered on every request, as the first
-            # request after each night's snapshots is (referrals/views_dashboard.py).
+            # request after each night's snapshots is (referrals/reports/loading.py).
             uncached = _timed(client, url, requests, before=cache.clear)
             response = _get(client, url)
             counted = []

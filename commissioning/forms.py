@@ -1,3 +1,5 @@
+from typing import Any
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
@@ -39,11 +41,31 @@ class CodeChoiceField(forms.MultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
 
+STALE_PAGE = "This page is out of date: reload it, then make your changes again."
+
+
 class StaleCheckMixin(forms.Form):
     """Carries the version of the record the person opened, so a later save can tell if
     someone else saved in between."""
 
     updated_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self._editing:
+            self.fields["updated_at"].initial = self.instance.updated_at  # type: ignore[attr-defined]
+
+    @property
+    def _editing(self) -> bool:
+        instance = getattr(self, "instance", None)
+        return instance is not None and instance.pk is not None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # Without the version it was opened at, a save could overwrite someone else's unseen.
+        if self._editing and cleaned.get("updated_at") is None:
+            self.add_error(None, STALE_PAGE)
+        return cleaned
 
 
 class DirectorySearchForm(forms.Form):
@@ -66,7 +88,7 @@ class DirectorySearchForm(forms.Form):
         self.fields["need"].choices = [("", "Any need"), *need_choices()]
 
 
-class FrameworkForm(forms.ModelForm):
+class FrameworkForm(StaleCheckMixin, forms.ModelForm):
     outcome_measures = CodeChoiceField(label="Outcome measures VSOs must report", required=False)
 
     class Meta:
@@ -116,8 +138,6 @@ class SpecificationForm(StaleCheckMixin, forms.ModelForm):
         self.fields["outcome_measures"].choices = outcome_choices()
         if system is not None:
             self.fields["framework"].queryset = CommissioningFramework.objects.filter(system=system)
-        if self.instance.pk:
-            self.fields["updated_at"].initial = self.instance.updated_at
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
@@ -177,7 +197,6 @@ class ListingForm(StaleCheckMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["updated_at"].initial = self.instance.updated_at
 
 
 class ServiceListingForm(StaleCheckMixin, forms.ModelForm):
@@ -211,7 +230,6 @@ class ServiceListingForm(StaleCheckMixin, forms.ModelForm):
         self.fields["places"].queryset = Place.objects.filter(
             system_id=self.instance.organisation.system_id
         )
-        self.fields["updated_at"].initial = self.instance.updated_at
 
     def clean(self):
         cleaned = super().clean()

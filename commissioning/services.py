@@ -1,17 +1,25 @@
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.models import User
 from commissioning.codes import SpecificationStatus
 from commissioning.models import (
     SPECIFICATION_FIELDS,
     CommissioningFramework,
     Organisation,
+    Place,
     Service,
     ServiceSpecification,
 )
 from commissioning.validation import specification_errors
+from core.conflicts import EditConflict
+from core.models import AuditedModel
 
 # What a VSO lead may change in their own organisation's listing: its public description and
 # the dates that show it is safe to refer to. Never its sector, its kind or its specification.
@@ -27,26 +35,25 @@ LISTING_FIELDS = (
 )
 
 
-class StaleWrite(Exception):
-    """Someone else saved the record after this person opened it."""
-
-
-def _check_fresh(instance, expected_updated_at) -> None:
-    if expected_updated_at is not None and instance.updated_at != expected_updated_at:
-        raise StaleWrite(
+def _check_fresh(instance: AuditedModel, expected_updated_at: datetime) -> None:
+    """The caller holds the row locked (select_for_update), so nobody saves in between."""
+    if instance.updated_at != expected_updated_at:
+        raise EditConflict(
             f"{instance} was changed by someone else while you were editing it. "
             "Your changes have not been saved: reload it and make them again."
         )
 
 
-def _raise_if_invalid(data: dict) -> None:
+def _raise_if_invalid(data: dict[str, Any]) -> None:
     errors = specification_errors(data)
     if errors:
         raise ValidationError(errors)
 
 
 @transaction.atomic
-def specification_create_draft(*, service: Service, user, **fields) -> ServiceSpecification:
+def specification_create_draft(
+    *, service: Service, user: User, **fields: Any
+) -> ServiceSpecification:
     if not service.organisation.is_voluntary:
         raise ValidationError("Specifications are for voluntary sector services only.")
     _raise_if_invalid(fields)
@@ -65,7 +72,11 @@ def specification_create_draft(*, service: Service, user, **fields) -> ServiceSp
 
 @transaction.atomic
 def specification_update_draft(
-    *, specification: ServiceSpecification, user, expected_updated_at=None, **fields
+    *,
+    specification: ServiceSpecification,
+    user: User,
+    expected_updated_at: datetime,
+    **fields: Any,
 ) -> ServiceSpecification:
     specification = ServiceSpecification.objects.select_for_update().get(pk=specification.pk)
     if not specification.is_draft:
@@ -84,7 +95,7 @@ def specification_update_draft(
 
 
 def specification_copy_as_draft(
-    *, specification: ServiceSpecification, user
+    *, specification: ServiceSpecification, user: User
 ) -> ServiceSpecification:
     """A new draft version that starts as a copy of this one."""
     return specification_create_draft(
@@ -95,7 +106,9 @@ def specification_copy_as_draft(
 
 
 @transaction.atomic
-def specification_publish(*, specification: ServiceSpecification, user) -> ServiceSpecification:
+def specification_publish(
+    *, specification: ServiceSpecification, user: User
+) -> ServiceSpecification:
     """Make a draft the active version; the version it replaces is retired, never deleted."""
     Service.objects.select_for_update().get(pk=specification.service_id)
     specification = ServiceSpecification.objects.get(pk=specification.pk)
@@ -114,7 +127,9 @@ def specification_publish(*, specification: ServiceSpecification, user) -> Servi
 
 
 @transaction.atomic
-def specification_retire(*, specification: ServiceSpecification, user) -> ServiceSpecification:
+def specification_retire(
+    *, specification: ServiceSpecification, user: User
+) -> ServiceSpecification:
     specification = ServiceSpecification.objects.select_for_update().get(pk=specification.pk)
     if specification.status != SpecificationStatus.ACTIVE:
         raise ValidationError({"status": "Only the active version can be retired."})
@@ -125,28 +140,37 @@ def specification_retire(*, specification: ServiceSpecification, user) -> Servic
     return specification
 
 
-def framework_save(
-    *, framework: CommissioningFramework, user, expected_updated_at=None
+def framework_create(*, framework: CommissioningFramework, user: User) -> CommissioningFramework:
+    framework.created_by = user
+    return _framework_save(framework=framework, user=user)
+
+
+def framework_update(
+    *, framework: CommissioningFramework, user: User, expected_updated_at: datetime
 ) -> CommissioningFramework:
     with transaction.atomic():
-        if framework.pk:
-            current = CommissioningFramework.objects.select_for_update().get(pk=framework.pk)
-            _check_fresh(current, expected_updated_at)
-        else:
-            framework.created_by = user
-        framework.updated_by = user
-        try:
+        current = CommissioningFramework.objects.select_for_update().get(pk=framework.pk)
+        _check_fresh(current, expected_updated_at)
+        return _framework_save(framework=framework, user=user)
+
+
+def _framework_save(*, framework: CommissioningFramework, user: User) -> CommissioningFramework:
+    framework.updated_by = user
+    try:
+        with transaction.atomic():
             framework.save()
-        except IntegrityError:
-            raise ValidationError(
-                {"name": "There is already a framework with this name."}
-            ) from None
+    except IntegrityError:
+        raise ValidationError({"name": "There is already a framework with this name."}) from None
     return framework
 
 
 @transaction.atomic
 def organisation_listing_update(
-    *, organisation: Organisation, user, expected_updated_at=None, **fields
+    *,
+    organisation: Organisation,
+    user: User,
+    expected_updated_at: datetime,
+    **fields: Any,
 ) -> Organisation:
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
     _check_fresh(organisation, expected_updated_at)
@@ -159,7 +183,7 @@ def organisation_listing_update(
 
 
 @transaction.atomic
-def organisation_verify(*, organisation: Organisation, user) -> Organisation:
+def organisation_verify(*, organisation: Organisation, user: User) -> Organisation:
     """The lead confirms the listing and every active service in it are still right today."""
     today = timezone.localdate()
     organisation.last_verified_on = today
@@ -187,7 +211,12 @@ SERVICE_LISTING_FIELDS = (
 
 @transaction.atomic
 def service_listing_update(
-    *, service: Service, user, places=None, expected_updated_at=None, **fields
+    *,
+    service: Service,
+    user: User,
+    places: Iterable[Place] | None = None,
+    expected_updated_at: datetime,
+    **fields: Any,
 ) -> Service:
     service = Service.objects.select_for_update().get(pk=service.pk)
     _check_fresh(service, expected_updated_at)

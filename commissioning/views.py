@@ -5,10 +5,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from commissioning import selectors, services
+from commissioning import selectors, selectors_directory, services
 from commissioning.filters import OrganisationFilter
 from commissioning.forms import DirectorySearchForm, ListingForm, ServiceListingForm
-from commissioning.services import LISTING_FIELDS, StaleWrite
+from commissioning.services import LISTING_FIELDS
+from core.conflicts import EditConflict
 
 
 @login_required
@@ -50,7 +51,7 @@ def organisation_listing_edit(request, pk):
                 expected_updated_at=form.cleaned_data["updated_at"],
                 **{field: form.cleaned_data[field] for field in LISTING_FIELDS},
             )
-        except StaleWrite as error:
+        except EditConflict as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, "The listing has been saved.")
@@ -91,7 +92,9 @@ def directory(request):
     entries = []
     if results is not None:
         page = Paginator(results, 20).get_page(request.GET.get("page"))
-        entries = selectors.directory_entries(services=list(page), today=timezone.localdate())
+        entries = selectors_directory.directory_entries(
+            services=list(page), today=timezone.localdate()
+        )
     return render(
         request, "commissioning/directory.html", {"form": form, "page": page, "entries": entries}
     )
@@ -100,7 +103,7 @@ def directory(request):
 @login_required
 def service_detail(request, pk):
     service = selectors.get_service_for_user(request.user, pk)
-    (entry,) = selectors.directory_entries(services=[service], today=timezone.localdate())
+    (entry,) = selectors_directory.directory_entries(services=[service], today=timezone.localdate())
     return render(
         request,
         "commissioning/service_detail.html",
@@ -131,7 +134,7 @@ def service_listing_edit(request, pk):
                 places=data["places"],
                 **{field: data[field] for field in services.SERVICE_LISTING_FIELDS},
             )
-        except StaleWrite as error:
+        except EditConflict as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, "The service listing has been saved.")

@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from commissioning import hsds
+from commissioning.hsds import export
 
 
 # Public on purpose, like every ORUK feed: it lists services and organisations, never a patient,
@@ -11,13 +11,13 @@ from commissioning import hsds
 @require_GET
 def directory_services_json(request):
     try:
-        page, per_page = hsds.page_request_parse(
+        page, per_page = export.page_request_parse(
             page=request.GET.get("page"), per_page=request.GET.get("per_page")
         )
-        response = JsonResponse(hsds.directory_export_page(page=page, per_page=per_page))
-    except hsds.BadPageRequest as error:
+        response = JsonResponse(export.directory_export_page(page=page, per_page=per_page))
+    except export.BadPageRequest as error:
         response = JsonResponse({"error": str(error)}, status=400)
-    except hsds.PageNotFound as error:
+    except export.PageNotFound as error:
         response = JsonResponse({"error": str(error)}, status=404)
     # Open data: let other sites' pages (ORUK tools, local directories) read it from a browser.
     # Safe because the response never depends on who is signed in.

@@ -9,12 +9,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import role_required
-from commissioning import selectors, services
+from commissioning import selectors, selectors_directory, services
 from commissioning.codes import SpecificationStatus
 from commissioning.forms import FrameworkForm, SpecificationForm
 from commissioning.models import SPECIFICATION_FIELDS, CommissioningFramework
 from commissioning.selectors import COMMISSIONING_ROLES
-from commissioning.services import StaleWrite
+from core.conflicts import EditConflict
+from core.forms import add_service_errors
 
 
 @login_required
@@ -43,11 +44,20 @@ def framework_edit(request, pk=None):
     form = FrameworkForm(request.POST or None, instance=framework)
     if request.method == "POST" and form.is_valid():
         try:
-            framework = services.framework_save(
-                framework=form.save(commit=False), user=request.user
-            )
+            if pk is None:
+                framework = services.framework_create(
+                    framework=form.save(commit=False), user=request.user
+                )
+            else:
+                framework = services.framework_update(
+                    framework=form.save(commit=False),
+                    user=request.user,
+                    expected_updated_at=form.cleaned_data["updated_at"],
+                )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
+        except EditConflict as error:
+            form.add_error(None, str(error))
         else:
             messages.success(request, f"{framework.name} has been saved.")
             return redirect("framework_detail", pk=framework.pk)
@@ -78,7 +88,7 @@ def specification_detail(request, pk):
         "commissioning/specification_detail.html",
         {
             "specification": specification,
-            "entry": selectors.specification_in_words(specification),
+            "entry": selectors_directory.specification_in_words(specification),
             "versions": selectors.specifications_visible_to(request.user).filter(
                 service=specification.service
             ),
@@ -130,7 +140,7 @@ def specification_edit(request, pk):
                 expected_updated_at=form.cleaned_data["updated_at"],
                 **data,
             )
-        except (ValidationError, StaleWrite) as error:
+        except (ValidationError, EditConflict) as error:
             form.add_error(None, error if isinstance(error, ValidationError) else str(error))
         else:
             messages.success(request, f"Draft version {specification.version} has been saved.")

@@ -21,6 +21,15 @@ def next_month_start(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
+def age_on(date_of_birth: date, on: date) -> int:
+    """Age in whole years on the day."""
+    return (
+        on.year
+        - date_of_birth.year
+        - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+    )
+
+
 def month_bounds(on_date: date) -> tuple[datetime, datetime]:
     """The start of the calendar month (UK time) holding the date, and of the next."""
     start = on_date.replace(day=1)

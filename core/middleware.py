@@ -1,4 +1,8 @@
 import time
+from collections.abc import Callable
+
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 # The session row is rewritten at most this often; the idle limit is therefore honoured to
 # within a minute, and a click does not cost a database write.
@@ -11,10 +15,10 @@ class IdleClockMiddleware:
     SESSION_SAVE_EVERY_REQUEST's write on every request. Sits after SessionMiddleware so that
     the session is saved, with its new expiry, on the way out."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         session = getattr(request, "session", None)
         # Only a session this request already read: checking one would cost a query itself.

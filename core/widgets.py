@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 
@@ -7,5 +9,5 @@ class DateInput(forms.DateInput):
 
     input_type = "date"
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs=attrs, format="%Y-%m-%d")

@@ -16,7 +16,7 @@ from referrals.models import (
     ReferralSource,
     ReferralStatus,
 )
-from referrals.selectors import CONCERN_STATES
+from referrals.selectors_concerns import CONCERN_STATES
 
 UK_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 

@@ -48,4 +48,4 @@ class RemitMarkForm(forms.Form):
 
     def __init__(self, *args, clauses: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["clause"].choices = clauses
+        self.fields["clause"].choices = clauses  # type: ignore[attr-defined]

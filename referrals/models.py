@@ -276,7 +276,7 @@ class ConcernSeverity(models.TextChoices):
 
 # How long the organisation a concern is addressed to has to acknowledge it. The deadline is
 # stored on each concern when raised, so changing these never moves an old deadline.
-ACKNOWLEDGE_WITHIN = {
+ACKNOWLEDGE_WITHIN: dict[str, timedelta] = {
     ConcernSeverity.LOW: timedelta(days=5),
     ConcernSeverity.MODERATE: timedelta(days=2),
     ConcernSeverity.HIGH: timedelta(days=1),

@@ -1,33 +1,22 @@
 """The VSO lead's remit page: what their own organisation's voluntary services took on in a
 month, against the specifications they are commissioned under."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count
 
-from accounts.models import Role
-from commissioning.codes import SpecificationStatus, Urgency
+from accounts.models import Role, User
+from commissioning.codes import Urgency
+from commissioning.in_force import specifications_in_force
 from commissioning.models import Organisation, Sector, Service, ServiceSpecification
 from commissioning.remit import REPORTED_CODES
 from core.dates import month_bounds, next_month_start
 from referrals.models import Referral, RemitLimitMark
 from referrals.reports.breaches import remit_breaches
 from referrals.selectors import capacity_used, referrals_visible_to
-
-
-def specifications_in_force(*, services, on_date: date) -> dict[int, ServiceSpecification]:
-    """commissioning.selectors.specification_in_force for many services in one query."""
-    specs = (
-        ServiceSpecification.objects.filter(service__in=services, starts_on__lte=on_date)
-        .exclude(status=SpecificationStatus.DRAFT)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=on_date))
-        .select_related("framework")
-        # PostgreSQL's DISTINCT ON keeps the first row of each service: its newest version.
-        .order_by("service_id", "-version")
-        .distinct("service_id")
-    )
-    return {spec.service_id: spec for spec in specs}
 
 
 @dataclass(frozen=True)
@@ -99,7 +88,9 @@ class RemitPage:
         return sum(group.count for group in self.breaches)
 
 
-def _urgency_mix(services, start: datetime, end: datetime) -> dict[int, dict[str, int]]:
+def _urgency_mix(
+    services: Iterable[Service], start: datetime, end: datetime
+) -> dict[int, dict[str, int]]:
     """Referrals received per service and urgency in the month, whatever became of them."""
     mix: dict[int, dict[str, int]] = {}
     rows = (
@@ -113,7 +104,7 @@ def _urgency_mix(services, start: datetime, end: datetime) -> dict[int, dict[str
     return mix
 
 
-def _breach_groups(user, report: dict) -> list[BreachGroup]:
+def _breach_groups(user: User, report: dict[str, Any]) -> list[BreachGroup]:
     ids = {pk for row in report["by_service"] for pk in row["referral_ids"]}
     behind = referrals_visible_to(user).filter(pk__in=ids).select_related("remit_mark")
     found = {referral.pk: referral for referral in behind}
@@ -132,14 +123,14 @@ def _breach_groups(user, report: dict) -> list[BreachGroup]:
     ]
 
 
-def _report_order(row: dict) -> tuple:
+def _report_order(row: dict[str, Any]) -> tuple[str, int, int]:
     """By service, then the rules in the order the report lists them."""
     order = REPORTED_CODES
     rule = order.index(row["rule"]) if row["rule"] in order else len(order)
     return (row["service"], row["service_id"], rule)
 
 
-def remit_page_for(user, *, month: date, today: date) -> RemitPage:
+def remit_page_for(user: User, *, month: date, today: date) -> RemitPage:
     """A VSO lead's own organisation's voluntary services in a month: capacity used, the
     urgency mix, remit breaches with the referrals behind them, and the referrals it marked at
     the limit of its remit. Anyone else, or a lead of a non-voluntary organisation, gets none.

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -12,10 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import VSO_ROLES, Role
 from accounts.permissions import role_required
-from commissioning.models import Sector, Service
-from commissioning.selectors import service_remit_check
+from core.conflicts import EditConflict
 from core.forms import add_service_errors
-from referrals import selectors, services
+from referrals import selectors, selectors_concerns, services
 from referrals.forms import (
     ConcernForm,
     DecisionForm,
@@ -25,6 +23,12 @@ from referrals.forms import (
     ReferralForm,
 )
 from referrals.models import Referral
+
+# The intake form's fields that go to referral_intake as they are.
+INTAKE_FIELDS = (
+    "source", "destination_sector", "organisation", "service", "needs", "activities", "urgency",
+    "reason", "place", "statutory_declined_by", "statutory_decline_reason", "override_reason",
+)  # fmt: skip
 
 ACTIONS = {
     "accept": (services.referral_accept, None, "accepted"),
@@ -106,7 +110,7 @@ def referral_action(request, pk, action):
         service_call(**arguments)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    except services.ReferralConflict as error:
+    except EditConflict as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"{referral.reference} is {done}.")
@@ -132,45 +136,16 @@ def _create_from_forms(request, form, patient_form) -> Referral | None:
     if not (form_ok and details_ok):
         return None
     data = form.cleaned_data
-    existing = selectors.patient_by_nhs_number(request.user, data["nhs_number"])
-    if existing is None:
-        patient_form.require_new_patient_details()
-        if patient_form.errors:
-            return None
-    interim = None
-    if data.get("interim_cover_for_pk"):
-        interim = (
-            selectors.referrals_visible_to(request.user)
-            .filter(pk=data["interim_cover_for_pk"])
-            .first()
-        )
-        if interim is None:
-            form.add_error("interim_cover_for", "No referral with that reference that you can see.")
-            return None
     try:
-        with transaction.atomic():
-            patient, _ = services.patient_get_or_register(
-                nhs_number=data["nhs_number"], user=request.user, **patient_form.cleaned_data
-            )
-            return services.referral_create(
-                patient=patient,
-                referrer=request.user,
-                source=data["source"],
-                destination_sector=data["destination_sector"],
-                organisation=data["organisation"],
-                service=data["service"],
-                needs=data["needs"],
-                activities=data["activities"],
-                urgency=data["urgency"],
-                reason=data["reason"],
-                place=data["place"],
-                statutory_declined_by=data["statutory_declined_by"],
-                statutory_decline_reason=data["statutory_decline_reason"],
-                interim_cover_for=interim,
-                override_reason=data["override_reason"],
-            )
+        return services.referral_intake(
+            user=request.user,
+            nhs_number=data["nhs_number"],
+            details=services.NewPatientDetails(**patient_form.cleaned_data),
+            interim_cover_for_pk=data.get("interim_cover_for_pk"),
+            **{name: data[name] for name in INTAKE_FIELDS},
+        )
     except ValidationError as error:
-        add_service_errors(form, error)
+        add_service_errors(form, error, patient_form)
         return None
 
 
@@ -194,47 +169,18 @@ def referral_remit_check(request):
     form = ReferralForm(request.POST)
     form.is_valid()  # partial input is normal here: use whatever fields are valid so far
     data = form.cleaned_data
-    context = {}
-    service = data.get("service")
-    urgency = data.get("urgency")
-    if (
-        data.get("destination_sector") == Sector.VOLUNTARY
-        and isinstance(service, Service)
-        and urgency
-    ):
-        today = timezone.localdate()
-        patient = (
-            selectors.patient_by_nhs_number(request.user, data["nhs_number"])
-            if data.get("nhs_number")
-            else None
-        )
-        born = (
-            patient.date_of_birth if patient else _date_or_none(request.POST.get("date_of_birth"))
-        )
-        check = service_remit_check(
-            service=service,
-            urgency=urgency,
-            activities=data.get("activities") or data.get("needs") or [],
-            patient_age=services.age_on(born, today) if born else None,
-            on_date=today,
-        )
-        spec = check.specification
-        used = selectors.capacity_used(service_ids=[service.pk], on_date=today).get(service.pk, 0)
-        context.update(
-            check=check,
-            capacity_left=(
-                max(spec.monthly_capacity - used, 0)
-                if spec and spec.monthly_capacity is not None
-                else None
-            ),
-        )
-    if data.get("nhs_number") and data.get("needs"):
-        patient = selectors.patient_by_nhs_number(request.user, data["nhs_number"])
-        if patient:
-            context["overlaps"] = selectors.overlapping_referrals(
-                patient=patient, needs=data["needs"]
-            )
-    return render(request, "referrals/_remit_check.html", context)
+    preview = selectors.remit_preview(
+        user=request.user,
+        destination_sector=data.get("destination_sector"),
+        service=data.get("service"),
+        urgency=data.get("urgency"),
+        needs=data.get("needs") or [],
+        activities=data.get("activities") or [],
+        nhs_number=data.get("nhs_number"),
+        date_of_birth=_date_or_none(request.POST.get("date_of_birth")),
+        today=timezone.localdate(),
+    )
+    return render(request, "referrals/_remit_check.html", {"preview": preview})
 
 
 def _date_or_none(raw: str | None) -> date | None:
@@ -257,12 +203,13 @@ def patient_search(request):
 
 def _concern_section(user, referral: Referral) -> dict:
     """The context for the concerns section of a referral's page."""
-    concerns = list(selectors.concerns_on_referral(user, referral))
+    concerns = list(selectors_concerns.concerns_on_referral(user, referral))
     for concern in concerns:
-        concern.actions = selectors.concern_actions_for(user, concern)
+        # Read by the template beside each concern.
+        concern.actions = selectors_concerns.concern_actions_for(user, concern)  # type: ignore[attr-defined]
     addressees = (
-        selectors.concern_addressees_for(referral=referral, organisation=user.organisation)
-        if selectors.concern_may_raise(user, referral)
+        selectors_concerns.concern_addressees_for(referral=referral, organisation=user.organisation)
+        if selectors_concerns.concern_may_raise(user, referral)
         else []
     )
     form = ConcernForm(addressees=addressees) if addressees else None

@@ -13,8 +13,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
+from core.conflicts import EditConflict
 from core.forms import add_service_errors
-from referrals import selectors, services
+from referrals import selectors, selectors_concerns, services_concerns
 from referrals.forms import ConcernActionForm, ConcernForm, ConcernListForm
 from referrals.models import Concern
 
@@ -23,15 +24,15 @@ from referrals.models import Concern
 def concern_list(request):
     filter_form = ConcernListForm(request.GET or None)
     state = (filter_form.is_valid() and filter_form.cleaned_data["state"]) or "all"
-    page = Paginator(selectors.concerns_in_state(request.user, state=state), 25).get_page(
+    page = Paginator(selectors_concerns.concerns_in_state(request.user, state=state), 25).get_page(
         request.GET.get("page")
     )
     for concern in page:
-        concern.actions = selectors.concern_actions_for(request.user, concern)
+        concern.actions = selectors_concerns.concern_actions_for(request.user, concern)
     return render(
         request,
         "referrals/concern_list.html",
-        {"states": selectors.CONCERN_STATES.items(), "state": state, "page": page},
+        {"states": selectors_concerns.CONCERN_STATES.items(), "state": state, "page": page},
     )
 
 
@@ -39,17 +40,17 @@ def concern_list(request):
 def concern_raise(request, pk):
     """The form sits on the referral's page; this page shows it again with any errors."""
     referral = selectors.get_referral_for_user(request.user, pk)
-    if not selectors.concern_may_raise(request.user, referral):
+    if not selectors_concerns.concern_may_raise(request.user, referral):
         raise PermissionDenied
     form = ConcernForm(
         request.POST or None,
-        addressees=selectors.concern_addressees_for(
+        addressees=selectors_concerns.concern_addressees_for(
             referral=referral, organisation=request.user.organisation
         ),
     )
     if request.method == "POST" and form.is_valid():
         try:
-            concern = services.concern_raise(
+            concern = services_concerns.concern_raise(
                 referral=referral,
                 user=request.user,
                 addressed_to=form.cleaned_data["addressed_to"],
@@ -70,7 +71,7 @@ def concern_raise(request, pk):
 
 def _concern_step(request, pk, *, action: str, step, done: str, **arguments):
     """Acknowledge or resolve: the same checks, the same messages, back where the person was."""
-    concern = selectors.get_concern_for_user(request.user, pk, action=action)
+    concern = selectors_concerns.get_concern_for_user(request.user, pk, action=action)
     form = ConcernActionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "That change could not be made: reload the page.")
@@ -84,7 +85,7 @@ def _concern_step(request, pk, *, action: str, step, done: str, **arguments):
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    except services.ConcernConflict as error:
+    except EditConflict as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"The concern on {concern.referral.reference} is {done}.")
@@ -95,7 +96,11 @@ def _concern_step(request, pk, *, action: str, step, done: str, **arguments):
 @login_required
 def concern_acknowledge(request, pk):
     return _concern_step(
-        request, pk, action="acknowledge", step=services.concern_acknowledge, done="acknowledged"
+        request,
+        pk,
+        action="acknowledge",
+        step=services_concerns.concern_acknowledge,
+        done="acknowledged",
     )
 
 
@@ -106,7 +111,7 @@ def concern_resolve(request, pk):
         request,
         pk,
         action="resolve",
-        step=services.concern_resolve,
+        step=services_concerns.concern_resolve,
         done="resolved",
         resolution="resolution",
     )
@@ -119,7 +124,7 @@ def _back(request, concern: Concern):
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(target)
-    if concern.referral_visible:
+    if getattr(concern, "referral_visible", False):  # annotated by concerns_visible_to
         return redirect(f"{reverse('referral_detail', args=[concern.referral_id])}#concerns")
     return redirect("concern_list")
 

@@ -14,7 +14,7 @@ from commissioning import remit
 from commissioning.models import Sector
 from core.dates import next_month_start, uk_zone
 from core.forms import add_service_errors
-from referrals import selectors, services
+from referrals import selectors, services_remit
 from referrals.forms_remit import RemitMarkForm, RemitMonthForm
 from referrals.selectors_remit import remit_page_for
 
@@ -52,11 +52,11 @@ def referral_remit_mark(request, pk):
         return redirect("referral_detail", pk=referral.pk)
     form = RemitMarkForm(
         request.POST if request.method == "POST" else None,
-        clauses=services.remit_clauses_for(specification=specification),
+        clauses=services_remit.remit_clauses_for(specification=specification),
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.remit_mark_create(
+            services_remit.remit_mark_create(
                 referral=referral,
                 user=request.user,
                 clause=form.cleaned_data["clause"],
@@ -87,7 +87,7 @@ def referral_remit_mark_withdraw(request, pk):
         return redirect("referral_detail", pk=referral.pk)
     if request.method == "POST":
         try:
-            services.remit_mark_withdraw(mark=mark, user=request.user)
+            services_remit.remit_mark_withdraw(mark=mark, user=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:

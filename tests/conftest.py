@@ -45,11 +45,23 @@ def empty_cache():
     cache.clear()
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def static_manifest():
     # Tests run with DEBUG off and whitenoise's manifest storage, as production does, so the
     # manifest must exist; this also proves every vendored file collects (source maps included).
     call_command("collectstatic", "--noinput", verbosity=0)
+
+
+# The fixtures of tests that render pages, which need the static manifest.
+PAGE_FIXTURES = {"client", "admin_client", "live_server", "page", "rf"}
+
+
+@pytest.fixture(autouse=True)
+def static_for_pages(request):
+    """Collect static files once, and only when a test renders pages: a run of model and
+    service tests alone skips the second it takes."""
+    if PAGE_FIXTURES & set(request.fixturenames):
+        request.getfixturevalue("static_manifest")
 
 
 def _ensure_starting_codes():

@@ -15,8 +15,8 @@ from django.utils import timezone
 from accounts.models import User
 from commissioning.models import Organisation
 from referrals.models import OPEN_STATUSES, Concern, ConcernSeverity, Referral
-from referrals.services import concern_acknowledge, concern_raise, concern_resolve
-from vsocare.demo_referrals import ICC_EMAIL, RED_CROSS, RED_CROSS_LEAD, RED_CROSS_WORKER
+from referrals.services_concerns import concern_acknowledge, concern_raise, concern_resolve
+from vsocare.demo_referral_tables import ICC_EMAIL, RED_CROSS, RED_CROSS_LEAD, RED_CROSS_WORKER
 
 
 @dataclass(frozen=True)
@@ -105,12 +105,13 @@ CONCERNS = [
 
 def seed_demo_concerns() -> int:
     """Add the demo concerns that are missing; returns how many were added."""
+    emails = {"icc": ICC_EMAIL, "lead": RED_CROSS_LEAD, "worker": RED_CROSS_WORKER}
     people = {
-        "icc": User.objects.filter(email__iexact=ICC_EMAIL).first(),
-        "lead": User.objects.filter(email__iexact=RED_CROSS_LEAD).first(),
-        "worker": User.objects.filter(email__iexact=RED_CROSS_WORKER).first(),
+        key: user
+        for key, email in emails.items()
+        if (user := User.objects.filter(email__iexact=email).first()) is not None
     }
-    if None in people.values():
+    if len(people) < len(emails):
         return 0  # demo users come first; this never creates users
     red_cross = Organisation.objects.filter(name=RED_CROSS).first()
     now = timezone.now()
@@ -119,46 +120,68 @@ def seed_demo_concerns() -> int:
         raiser = people[plan.raised_by]
         if Concern.objects.filter(raised_by=raiser, description=plan.description).exists():
             continue
-        referral = (
-            Referral.objects.filter(plan.find, organisation=red_cross, external_id__isnull=False)
-            .select_related("interim_cover_for__organisation", "referrer_organisation")
-            .order_by("-referred_at", "external_id")
-            .first()
-        )
-        if referral is None:
+        found = _referral_and_addressee(plan, red_cross)
+        if found is None:
             continue
-        if plan.addressed_to == "waited_for":
-            if referral.interim_cover_for is None:
-                continue
-            addressed_to = referral.interim_cover_for.organisation
-        else:
-            addressed_to = referral.referrer_organisation
-        raised_at = _between(referral.referred_at, now - plan.raised_ago, now)
-        concern = concern_raise(
-            referral=referral,
-            user=raiser,
-            addressed_to=addressed_to,
-            severity=plan.severity,
-            description=plan.description,
-            now=raised_at,
-        )
-        if plan.acknowledged_after is not None:
-            concern = concern_acknowledge(
-                concern=concern,
-                user=people["icc"],
-                expected_version=concern.version,
-                now=min(raised_at + plan.acknowledged_after, now),
-            )
-        if plan.resolved_after is not None:
-            concern_resolve(
-                concern=concern,
-                user=people["icc"],
-                expected_version=concern.version,
-                resolution=plan.resolution,
-                now=min(raised_at + plan.resolved_after, now),
-            )
+        referral, addressed_to = found
+        _raise(plan, referral, addressed_to, raiser=raiser, icc=people["icc"], now=now)
         added += 1
     return added
+
+
+def _referral_and_addressee(
+    plan: DemoConcern, red_cross: Organisation | None
+) -> tuple[Referral, Organisation] | None:
+    """The Red Cross demo referral the concern is raised on, and whom it is addressed to."""
+    referral = (
+        Referral.objects.filter(plan.find, organisation=red_cross, external_id__isnull=False)
+        .select_related("interim_cover_for__organisation", "referrer_organisation")
+        .order_by("-referred_at", "external_id")
+        .first()
+    )
+    if referral is None:
+        return None
+    if plan.addressed_to == "waited_for":
+        if referral.interim_cover_for is None:
+            return None
+        return referral, referral.interim_cover_for.organisation
+    return referral, referral.referrer_organisation
+
+
+def _raise(
+    plan: DemoConcern,
+    referral: Referral,
+    addressed_to: Organisation,
+    *,
+    raiser: User,
+    icc: User,
+    now: datetime,
+) -> None:
+    """Raise the concern through the services, then acknowledge and resolve it as planned."""
+    raised_at = _between(referral.referred_at, now - plan.raised_ago, now)
+    concern = concern_raise(
+        referral=referral,
+        user=raiser,
+        addressed_to=addressed_to,
+        severity=plan.severity,
+        description=plan.description,
+        now=raised_at,
+    )
+    if plan.acknowledged_after is not None:
+        concern = concern_acknowledge(
+            concern=concern,
+            user=icc,
+            expected_version=concern.version,
+            now=min(raised_at + plan.acknowledged_after, now),
+        )
+    if plan.resolved_after is not None:
+        concern_resolve(
+            concern=concern,
+            user=icc,
+            expected_version=concern.version,
+            resolution=plan.resolution,
+            now=min(raised_at + plan.resolved_after, now),
+        )
 
 
 def _between(earliest: datetime, wanted: datetime, latest: datetime) -> datetime:

@@ -6,7 +6,7 @@ breach is about, so the remit page, the referral and the reports have something 
 referrals are chosen by the remit-breaches report itself. A second run adds nothing.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,8 +17,8 @@ from commissioning.models import Sector
 from commissioning.remit import RemitClause
 from referrals.models import Referral, RemitLimitMark
 from referrals.reports.breaches import remit_breaches
-from referrals.services import remit_mark_create
-from vsocare.demo_referrals import RED_CROSS_LEAD, WINDOW_DAYS
+from referrals.services_remit import remit_mark_create
+from vsocare.demo_referral_tables import RED_CROSS_LEAD, WINDOW_DAYS
 
 MARKS = 4
 
@@ -49,7 +49,7 @@ CLAUSES = {
 }
 
 
-def _breaching_referrals(lead: User, date_from, today) -> list[tuple[int, str]]:
+def _breaching_referrals(lead: User, date_from: date, today: date) -> list[tuple[int, str]]:
     """(referral id, rule) for the lead's organisation, one rule per referral, rules taken in
     turn so the demo shows several kinds of mark."""
     report = remit_breaches(
@@ -73,7 +73,7 @@ def _breaching_referrals(lead: User, date_from, today) -> list[tuple[int, str]]:
     return chosen
 
 
-def _demo_lead(date_from, today) -> tuple[User | None, list[tuple[int, str]]]:
+def _demo_lead(date_from: date, today: date) -> tuple[User | None, list[tuple[int, str]]]:
     """lead@redcross.example if the Red Cross has breaches, else the first demo VSO lead whose
     organisation has some."""
     leads = (

@@ -26,11 +26,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "vsocare"
 
-_held_postgres = {}
+_held_postgres: dict[Path, Any] = {}
 
 
 def var_dir() -> Path:

@@ -40,16 +40,20 @@ def redis_client(*, url: str, timeout: float) -> redis.Redis:
     it `unix:///path?db=N`. No retries: redis-py's default of three with back-off would turn a
     missing server into four seconds of waiting.
     """
-    limits = {
-        "socket_timeout": timeout,
-        "socket_connect_timeout": timeout,
-        "retry": Retry(NoBackoff(), 0),
-    }
+    no_retry = Retry(NoBackoff(), 0)
     parts = urlsplit(url)
     if parts.scheme == "redis+socket":
         db = parse_qs(parts.query).get("virtual_host", ["0"])[0] or "0"
-        return redis.Redis(unix_socket_path=parts.path, db=int(db), **limits)
-    return redis.Redis.from_url(url, **limits)
+        return redis.Redis(
+            unix_socket_path=parts.path,
+            db=int(db),
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=no_retry,
+        )
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=no_retry
+    )
 
 
 def _probe_database() -> None:

@@ -28,6 +28,7 @@ def _start_holder(env: dict) -> tuple[subprocess.Popen, dict]:
         text=True,
         start_new_session=True,
     )
+    assert holder.stdout is not None  # stdout=PIPE
     line = holder.stdout.readline()
     if not line:
         holder.wait()

@@ -28,12 +28,14 @@ system) and the concerns, but not capacity, which is the service's whatever the 
 """
 
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from commissioning.codes import ServiceStatus, SpecificationStatus
+from commissioning.codes import ServiceStatus
+from commissioning.in_force import PUBLISHED, specification_in_force_sql
 from commissioning.models import Organisation, Place, Sector, Service, ServiceSpecification
 from core.dates import day_start, next_month_start
 from referrals.models import (
@@ -44,7 +46,6 @@ from referrals.models import (
     ReferralStatus,
     RemitLimitMark,
 )
-from referrals.reports.periods import specification_in_force_sql
 
 _SQL = """
 WITH svc AS (
@@ -228,7 +229,7 @@ def service_activity(
     when the period has not ended yet."""
     end = day_start(date_to + timedelta(days=1))
     as_of = min(end, timezone.now()) if today is None else min(end, day_start(today))
-    params = {
+    params: dict[str, Any] = {
         "tz": settings.TIME_ZONE,
         "start": day_start(date_from),
         "end": end,
@@ -239,7 +240,7 @@ def service_activity(
         "months_last": date_to.replace(day=1),
         "months_start": day_start(date_from.replace(day=1)),
         "months_end": day_start(next_month_start(date_to)),
-        "published": [SpecificationStatus.ACTIVE, SpecificationStatus.RETIRED],
+        "published": list(PUBLISHED),
         "capacity_statuses": list(CAPACITY_STATUSES),
         "declined": ReferralStatus.DECLINED,
         "withdrawn": ReferralStatus.WITHDRAWN,

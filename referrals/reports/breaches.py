@@ -3,7 +3,7 @@ when they were made, per organisation, service and rule, with the referrals behi
 
 Each referral is judged in PostgreSQL by the newest published (active or retired) version of its
 service's specification whose contract dates cover the referral's day in UK time, as
-commissioning.selectors.specification_in_force does, so that last spring's referrals are judged
+commissioning.in_force does, so that last spring's referrals are judged
 by last spring's words. A referral with no version in force is "not commissioned": the referral
 form reports that itself, and it is not one of these rules, so it is left out here.
 
@@ -34,12 +34,14 @@ from "12 weeks".
 """
 
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from commissioning.codes import SpecificationStatus, Urgency
+from commissioning.codes import Urgency
+from commissioning.in_force import PUBLISHED, specification_in_force_sql
 from commissioning.models import Organisation, Place, Sector, Service
 from commissioning.remit import MARKED_AT_LIMIT, REPORTED_CODES
 from core.dates import day_start, next_month_start, uk_zone
@@ -50,7 +52,6 @@ from referrals.models import (
     ReferralStatus,
     RemitLimitMark,
 )
-from referrals.reports.periods import specification_in_force_sql
 
 # Still waiting for the statutory service to act.
 STATUTORY_WAITING = (ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED)
@@ -166,7 +167,7 @@ def remit_breaches(
     defaults to today in the UK.
     """
     today = today or timezone.localdate(timezone=uk_zone())
-    params = {
+    params: dict[str, Any] = {
         "tz": settings.TIME_ZONE,
         "start": day_start(date_from),
         "end": day_start(date_to + timedelta(days=1)),
@@ -180,7 +181,7 @@ def remit_breaches(
         "closed": ReferralStatus.CLOSED,
         "withdrawn": ReferralStatus.WITHDRAWN,
         "declined": ReferralStatus.DECLINED,
-        "published": [SpecificationStatus.ACTIVE, SpecificationStatus.RETIRED],
+        "published": list(PUBLISHED),
         "voluntary": Sector.VOLUNTARY,
         "place_id": place.pk if place is not None else None,
         "organisation_id": organisation.pk if organisation is not None else None,

@@ -1,6 +1,7 @@
 """Computing reports for periods and keeping the result: the nightly tasks, the command line and
 the dashboards all come through report_compute."""
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from referrals.reports.activity import service_activity
 from referrals.reports.breaches import remit_breaches
 from referrals.reports.split import referral_split
 
-REPORTS = {
+REPORTS: dict[str, Callable[..., dict]] = {
     ReportKind.REFERRAL_SPLIT: referral_split,
     ReportKind.REMIT_BREACHES: remit_breaches,
     ReportKind.SERVICE_ACTIVITY: service_activity,

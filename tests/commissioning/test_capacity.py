@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from commissioning.codes import Urgency
-from commissioning.selectors import service_remit_check
+from commissioning.selectors_remit import service_remit_check
 from referrals.models import ReferralStatus
 from referrals.selectors import capacity_used
 from tests.factories import FrameworkFactory, ReferralFactory, ServiceFactory, SpecificationFactory

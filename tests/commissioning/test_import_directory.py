@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from commissioning.codes import ServiceStatus
-from commissioning.hsds import need_term_id
+from commissioning.hsds.vocabulary import need_term_id
 from commissioning.models import Organisation, Sector, Service, VsoKind
 from tests.factories import OrganisationFactory, PlaceFactory, ServiceFactory, SystemFactory
 

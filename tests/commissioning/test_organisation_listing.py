@@ -127,6 +127,7 @@ def test_a_lead_edits_their_own_service_listing_and_ages_are_checked(
         "status": "active",
         "min_age": "65",
         "max_age": "18",
+        "updated_at": client.get(url).context["form"]["updated_at"].value(),
     }
 
     refused = client.post(url, data)

@@ -3,7 +3,8 @@ import datetime
 import pytest
 
 from commissioning.codes import ServiceStatus, SpecificationStatus, Urgency
-from commissioning.selectors import service_remit_check, specification_in_force
+from commissioning.in_force import specification_in_force
+from commissioning.selectors_remit import service_remit_check
 from tests.factories import FrameworkFactory, ServiceFactory, SpecificationFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,12 +7,12 @@ from django.db import IntegrityError
 from commissioning.codes import SpecificationStatus, Urgency
 from commissioning.models import ServiceSpecification
 from commissioning.services import (
-    StaleWrite,
     specification_copy_as_draft,
     specification_create_draft,
     specification_publish,
     specification_update_draft,
 )
+from core.conflicts import EditConflict
 from tests.factories import FrameworkFactory, ServiceFactory, SpecificationFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +112,12 @@ def test_a_published_version_cannot_be_edited(service, framework, commissioner):
     spec = SpecificationFactory(service=service, framework=framework, version=1)
 
     with pytest.raises(ValidationError, match="cannot be changed"):
-        specification_update_draft(specification=spec, user=commissioner, monthly_capacity=99)
+        specification_update_draft(
+            specification=spec,
+            user=commissioner,
+            expected_updated_at=spec.updated_at,
+            monthly_capacity=99,
+        )
 
 
 def test_a_draft_saved_by_someone_else_meanwhile_is_not_overwritten(
@@ -124,7 +129,7 @@ def test_a_draft_saved_by_someone_else_meanwhile_is_not_overwritten(
         specification=draft, user=administrator, expected_updated_at=opened_at, monthly_capacity=25
     )
 
-    with pytest.raises(StaleWrite):
+    with pytest.raises(EditConflict):
         specification_update_draft(
             specification=draft,
             user=commissioner,

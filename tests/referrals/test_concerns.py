@@ -6,10 +6,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import Role
+from core.conflicts import EditConflict
 from referrals.models import Concern, ConcernSeverity
-from referrals.selectors import concerns_visible_to
-from referrals.services import (
-    ConcernConflict,
+from referrals.selectors_concerns import concerns_visible_to
+from referrals.services_concerns import (
     concern_acknowledge,
     concern_raise,
     concern_resolve,
@@ -419,7 +419,7 @@ def test_of_two_acknowledgements_at_once_only_the_first_is_saved(
     concern = raise_concern(cover, red_cross_worker, community_trust)
 
     concern_acknowledge(concern=concern, user=icc, expected_version=1)
-    with pytest.raises(ConcernConflict, match="changed by Ivy Carter"):
+    with pytest.raises(EditConflict, match="changed by Ivy Carter"):
         concern_acknowledge(concern=concern, user=icc_colleague, expected_version=1)
 
     concern.refresh_from_db()

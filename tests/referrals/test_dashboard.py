@@ -12,7 +12,7 @@ from commissioning.remit import RemitClause
 from referrals.models import RemitLimitMark, ReportKind, ReportRun
 from referrals.reports.snapshots import report_snapshot_refresh
 from referrals.reports.tables import BREACH_COLUMNS
-from referrals.services import concern_raise
+from referrals.services_concerns import concern_raise
 from tests.factories import PlaceFactory, ReferralFactory, ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

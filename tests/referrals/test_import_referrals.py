@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from core.nhs import synthetic_nhs_number
-from referrals.importing import COLUMNS, IMPORTED_DECLINE_REASON
+from referrals.importing.columns import COLUMNS, IMPORTED_DECLINE_REASON
 from referrals.models import Patient, Referral
 from tests.factories import (
     OrganisationFactory,

@@ -1,9 +1,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.conflicts import EditConflict
 from referrals.models import ReferralStatus
 from referrals.services import (
-    ReferralConflict,
     referral_accept,
     referral_close,
     referral_decline,
@@ -54,7 +54,7 @@ def test_a_decline_needs_a_reason_which_is_kept(referral, red_cross_lead):
 
 
 def test_an_invalid_transition_is_refused_and_changes_nothing(referral, red_cross_lead):
-    with pytest.raises(ReferralConflict, match="is received, so it cannot be in progress"):
+    with pytest.raises(EditConflict, match="is received, so it cannot be in progress"):
         referral_record_contact(referral=referral, user=red_cross_lead, expected_version=1)
 
     referral.refresh_from_db()
@@ -67,7 +67,7 @@ def test_the_second_of_two_people_changing_one_referral_sees_a_clear_message(
     # Both opened the referral at version 1; the lead accepts first.
     referral_accept(referral=referral, user=red_cross_lead, expected_version=1)
 
-    with pytest.raises(ReferralConflict) as error:
+    with pytest.raises(EditConflict) as error:
         referral_decline(
             referral=referral, user=red_cross_worker, expected_version=1, reason="Full this week."
         )
@@ -91,7 +91,7 @@ def test_a_closed_referral_cannot_be_withdrawn(referral, red_cross_lead, icc):
     referral_accept(referral=referral, user=red_cross_lead, expected_version=1)
     referral_close(referral=referral, user=red_cross_lead, expected_version=2, outcome="Done.")
 
-    with pytest.raises(ReferralConflict):
+    with pytest.raises(EditConflict):
         referral_withdraw(referral=referral, user=icc, expected_version=3, reason="Too late.")
 
 

@@ -11,7 +11,7 @@ from commissioning.codes import SpecificationStatus, Urgency
 from commissioning.remit import RemitClause
 from referrals.models import ReferralStatus, RemitLimitMark
 from referrals.reports.breaches import remit_breaches
-from referrals.services import (
+from referrals.services_remit import (
     remit_clause_text,
     remit_clauses_for,
     remit_mark_create,

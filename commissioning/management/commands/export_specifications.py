@@ -4,7 +4,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from commissioning.codes import SpecificationStatus
-from commissioning.specification_files import SpecificationFileError, specifications_export
+from commissioning.specification_files.export import specifications_export
+from commissioning.specification_files.format import SpecificationFileError
 
 
 class Command(BaseCommand):

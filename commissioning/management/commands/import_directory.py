@@ -3,7 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from commissioning import hsds
+from commissioning.hsds.importing import directory_import
+from commissioning.hsds.reading import DirectoryImportError, records_from_document
 from commissioning.models import Sector, System, VsoKind
 
 
@@ -46,9 +47,9 @@ class Command(BaseCommand):
             raise CommandError(f"{file} is not a UTF-8 JSON file: {error}.") from error
 
         try:
-            records = hsds.records_from_document(document)
-            result = hsds.directory_import(records=records, sector=sector, kind=kind, system=target)
-        except hsds.DirectoryImportError as error:
+            records = records_from_document(document)
+            result = directory_import(records=records, sector=sector, kind=kind, system=target)
+        except DirectoryImportError as error:
             for line in error.errors:
                 self.stderr.write(line)
             raise CommandError(

@@ -2,11 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from commissioning.specification_files import (
-    SpecificationFileError,
-    records_from_json,
-    specifications_import,
-)
+from commissioning.specification_files.format import SpecificationFileError
+from commissioning.specification_files.importing import specifications_import
+from commissioning.specification_files.reading import records_from_json
 
 
 class Command(BaseCommand):

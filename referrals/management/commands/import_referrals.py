@@ -4,7 +4,8 @@ from pathlib import Path
 import pghistory
 from django.core.management.base import BaseCommand, CommandError
 
-from referrals.importing import ReferralImportError, referrals_import, referrer_for_import
+from referrals.importing.columns import ReferralImportError
+from referrals.importing.run import referrals_import, referrer_for_import
 
 
 class Command(BaseCommand):

@@ -1,0 +1,324 @@
+"""Reading the file: the header's columns, then each row on its own into a Row, with every
+problem in its cells reported against its line and column.
+
+Rows are checked against lookups loaded once, in a handful of queries whatever the file's size;
+checks.py then looks across rows and at what the database already holds.
+"""
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from operator import itemgetter
+from typing import TYPE_CHECKING
+
+import nhs_number
+from django.utils import timezone
+
+from commissioning.models import Need, Organisation, Sector, Service
+from referrals.importing.columns import (
+    CODED_COLUMNS,
+    COLUMNS,
+    ISO_DATE,
+    ISO_DATE_TIME,
+    POSTCODE,
+    REQUIRED_COLUMNS,
+    SECTORS,
+    STATUSES,
+    TEXT_LIMITS,
+    UK,
+    ReferralImportError,
+    Row,
+    RowErrors,
+)
+from referrals.models import ReferralStatus
+
+if TYPE_CHECKING:
+    # Only typeshed names the reader's class; at run time it is _csv.reader.
+    from _csv import Reader
+
+# Reports a problem with one of the row's cells: (column, message).
+ReportError = Callable[[str, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class KnownOrganisation:
+    pk: int
+    name: str
+    sector: str
+    place_id: int | None
+
+
+@dataclass(frozen=True)
+class Lookups:
+    # Keyed by the lower-case name.
+    organisations: dict[str, KnownOrganisation]
+    # (organisation id, lower-case name) -> service id
+    services: dict[tuple[int, str], int]
+    need_codes: frozenset[str]
+
+
+@dataclass(slots=True)
+class Cells:
+    """A row's cells by column, stripped; an optional column the header leaves out is blank."""
+
+    external_id: str
+    nhs_number: str
+    given_name: str
+    family_name: str
+    date_of_birth: str
+    postcode: str
+    referred_at: str
+    source: str
+    destination_sector: str
+    organisation: str
+    service: str
+    urgency: str
+    needs: str
+    activities: str
+    status: str
+    closed_at: str = ""
+    decline_reason: str = ""
+
+
+# read_rows fills Cells by position, in the order of COLUMNS.
+assert tuple(field.name for field in fields(Cells)) == COLUMNS
+
+
+def header_positions(header: list[str] | None) -> dict[str, int]:
+    """Column name -> its place in the header, or ReferralImportError listing what is wrong."""
+    if not header:
+        raise ReferralImportError(["row 1, column -: The file is empty; it needs a header row."])
+    # A byte order mark is taken off by the command; this is for callers that pass text.
+    names = [name.strip().lstrip("\ufeff").lower() for name in header]
+    problems = []
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    if missing:
+        problems.append(f"row 1, column {', '.join(missing)}: Missing from the header.")
+    for name in sorted(set(names)):
+        if names.count(name) > 1:
+            problems.append(f"row 1, column {name}: In the header more than once.")
+        elif name not in COLUMNS:
+            # Refused rather than ignored, so that a misspelt optional column ("closed_on") is not
+            # silently dropped from every row.
+            problems.append(f"row 1, column {name or '(blank)'}: Not a column of this import.")
+    if problems:
+        raise ReferralImportError(problems)
+    return {name: position for position, name in enumerate(names)}
+
+
+def load_lookups(*, system_id: int) -> Lookups:
+    # Names are matched ignoring case, as the database's unique constraints compare them.
+    organisations = {
+        name.lower(): KnownOrganisation(pk=pk, name=name, sector=sector, place_id=place_id)
+        for pk, name, sector, place_id in Organisation.objects.filter(
+            system_id=system_id
+        ).values_list("pk", "name", "sector", "place_id")
+    }
+    services = {
+        (organisation_id, name.lower()): pk
+        for pk, organisation_id, name in Service.objects.filter(
+            organisation__system_id=system_id
+        ).values_list("pk", "organisation_id", "name")
+    }
+    need_codes = frozenset(Need.objects.values_list("code", flat=True))
+    return Lookups(organisations=organisations, services=services, need_codes=need_codes)
+
+
+def read_rows(
+    reader: "Reader", *, positions: dict[str, int], lookups: Lookups, errors: RowErrors
+) -> list[Row]:
+    """Every row after the header that is not blank; a row that cannot be read is reported and
+    left out."""
+    width = len(positions)
+    by_position = sorted(positions, key=positions.__getitem__)
+    # Cells are filled by position, not by name: keyword arguments spelt by the header's text
+    # are matched by comparing strings, slow enough to notice over 100,000 rows.
+    pick = itemgetter(*(positions.get(name, width) for name in COLUMNS))
+    now = timezone.now()
+    today = now.astimezone(UK).date()
+    rows = []
+    line = reader.line_num + 1
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as error:
+            errors.add(line, "-", f"Not readable as CSV: {error}.")
+            break
+        if cells is None:
+            break
+        if any(cell.strip() for cell in cells):
+            if len(cells) < width:
+                errors.add(
+                    line,
+                    by_position[len(cells)],
+                    f"Missing: the row has {len(cells)} values and the header {width} columns.",
+                )
+            elif len(cells) > width:
+                errors.add(
+                    line,
+                    str(width + 1),
+                    f"A value past the last of the header's {width} columns; "
+                    "is a comma inside a value not quoted?",
+                )
+            else:
+                # The blank is what an optional column the header leaves out reads.
+                cells.append("")
+                values = Cells(*map(str.strip, pick(cells)))
+                rows.append(
+                    read_row(
+                        values, line=line, lookups=lookups, errors=errors, now=now, today=today
+                    )
+                )
+        # A row starts on the line after the last one read; quoted values may span lines.
+        line = reader.line_num + 1
+    return rows
+
+
+def read_row(
+    cells: Cells,
+    *,
+    line: int,
+    lookups: Lookups,
+    errors: RowErrors,
+    now: datetime,
+    today: date,
+) -> Row:
+    # One function rather than a helper a column: it runs for every row, and the extra calls
+    # made reading a 20,000-row file measurably slower.
+    def error(column: str, message: str) -> None:
+        errors.add(line, column, message)
+
+    for column in REQUIRED_COLUMNS:
+        # These two must be in the header but may be blank; a voluntary referral's service is
+        # required below, where the sector is known.
+        if not getattr(cells, column) and column not in ("service", "activities"):
+            error(column, "Required.")
+    for column, limit in TEXT_LIMITS.items():
+        if len(getattr(cells, column)) > limit:
+            error(column, f"Longer than {limit} characters.")
+
+    number = _nhs_number(cells.nhs_number)
+    if cells.nhs_number and number is None:
+        error("nhs_number", "Not a valid NHS number (10 digits passing the modulus 11 check).")
+
+    date_of_birth = _date(cells.date_of_birth, "date_of_birth", error)
+    if date_of_birth and date_of_birth > today:
+        error("date_of_birth", "In the future.")
+        date_of_birth = None  # said once; not again as "referred_at is before birth"
+
+    postcode = cells.postcode.upper().replace(" ", "")
+    match = POSTCODE.fullmatch(postcode)
+    if match:
+        postcode = f"{match[1]} {match[2]}"
+    elif postcode:
+        error("postcode", f"Not a UK postcode: {cells.postcode!r}.")
+
+    referred_at = _date_time(cells.referred_at, "referred_at", error)
+    if referred_at:
+        if referred_at > now:
+            error("referred_at", "In the future.")
+        elif date_of_birth and referred_at.astimezone(UK).date() < date_of_birth:
+            error("referred_at", "Before the patient's date of birth.")
+
+    for column, known in CODED_COLUMNS:
+        value = getattr(cells, column)
+        if value and value not in known:
+            error(column, f"Unknown code {value!r}; use one of {', '.join(sorted(known))}.")
+
+    sector = cells.destination_sector
+    organisation = lookups.organisations.get(cells.organisation.lower())
+    organisation_id = place_id = service_id = None
+    if organisation:
+        organisation_id, name, place_id = organisation.pk, organisation.name, organisation.place_id
+        if sector in SECTORS and organisation.sector != sector:
+            error("organisation", f"{name} is in the {organisation.sector} sector, not {sector}.")
+        if cells.service:
+            service_id = lookups.services.get((organisation_id, cells.service.lower()))
+            if service_id is None:
+                error("service", f"{name} has no service called {cells.service!r}.")
+    elif cells.organisation:
+        error("organisation", f"No organisation called {cells.organisation!r}.")
+    if sector == Sector.VOLUNTARY and not cells.service:
+        error("service", "Required for a voluntary referral: the service from the directory.")
+
+    needs = _codes(cells.needs, "needs", lookups.need_codes, error)
+    activities = _codes(cells.activities, "activities", lookups.need_codes, error)
+
+    status = cells.status
+    closed_at = _date_time(cells.closed_at, "closed_at", error)
+    if status == ReferralStatus.CLOSED and not cells.closed_at:
+        error("closed_at", "Required for a closed referral.")
+    elif closed_at and status in STATUSES and status != ReferralStatus.CLOSED:
+        error("closed_at", f"Only a closed referral has one; this one is {status}.")
+    elif closed_at and closed_at > now:
+        error("closed_at", "In the future.")
+    elif closed_at and referred_at and closed_at < referred_at:
+        error("closed_at", "Before referred_at.")
+
+    decline_reason = cells.decline_reason or None
+    if decline_reason and status in STATUSES and status != ReferralStatus.DECLINED:
+        error("decline_reason", f"Only a declined referral has one; this one is {status}.")
+
+    return Row(
+        line=line,
+        external_id=cells.external_id,
+        nhs_number=number,
+        given_name=cells.given_name,
+        family_name=cells.family_name,
+        date_of_birth=date_of_birth,
+        postcode=postcode,
+        referred_at=referred_at,
+        source=cells.source,
+        destination_sector=sector,
+        organisation_id=organisation_id,
+        place_id=place_id,
+        service_id=service_id,
+        needs=needs,
+        activities=activities,
+        urgency=cells.urgency,
+        status=status,
+        closed_at=closed_at,
+        decline_reason=decline_reason,
+    )
+
+
+def _nhs_number(text: str) -> str | None:
+    # The package takes "999 123 4567" and "999-123-4567" as staff write them; isascii() because
+    # its \d also matches other scripts' digits, which the database would refuse.
+    number = text if len(text) == 10 else nhs_number.standardise_format(text)
+    return number if number.isascii() and nhs_number.is_valid(number) else None
+
+
+def _date(text: str, column: str, error: ReportError) -> date | None:
+    if not text:
+        return None
+    try:
+        if ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    error(column, f"Not a date as YYYY-MM-DD: {text!r}.")
+    return None
+
+
+def _date_time(text: str, column: str, error: ReportError) -> datetime | None:
+    if not text:
+        return None
+    try:
+        if ISO_DATE_TIME.fullmatch(text):
+            value = datetime.fromisoformat(text)
+            # A time with no offset is UK clock time, as the people who typed it read it.
+            return value.replace(tzinfo=UK) if value.tzinfo is None else value
+    except ValueError:
+        pass
+    error(column, f"Not an ISO 8601 date or date and time: {text!r}.")
+    return None
+
+
+def _codes(text: str, column: str, known: frozenset[str], error: ReportError) -> list[str]:
+    codes = list(dict.fromkeys(code.strip() for code in text.split(";") if code.strip()))
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        error(column, f"Unknown need code: {', '.join(unknown)}.")
+    return codes

@@ -1,0 +1,180 @@
+"""Who sees a concern and who may act on it: the organisation it is addressed to, the
+organisation that raised it, and the referrer's team on behalf of a statutory service."""
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import VSO_ROLES, Role, User
+from commissioning.models import Organisation
+from referrals.models import (
+    Concern,
+    Referral,
+)
+from referrals.selectors import in_referrer_team, referrals_visible_to
+
+# The roles that take part in a referral's care; commissioners read, administrators see none.
+CONCERN_ACTOR_ROLES = (Role.ICC, *VSO_ROLES)
+
+
+def concerns_visible_to(user: User, *, now: datetime | None = None) -> QuerySet[Concern]:
+    """Every concern on a referral the person may see, and every concern addressed to their
+    organisation: a statutory service addressed by a VSO may not see the voluntary referral
+    itself, but must see what it is asked to answer. Administrators see none, as with
+    referrals. Each row says whether its referral is visible and whether it is overdue."""
+    now = now or timezone.now()
+    concerns = Concern.objects.select_related(
+        "referral__patient",
+        "referral__organisation",
+        "addressed_to",
+        "raised_by",
+        "raised_by_organisation",
+        "acknowledged_by",
+        "resolved_by",
+    )
+    if not user.is_authenticated or not user.is_active or user.role == Role.ADMINISTRATOR:
+        return concerns.none()
+    concerns = concerns.annotate(
+        referral_visible=Exists(referrals_visible_to(user).filter(pk=OuterRef("referral_id"))),
+        is_overdue=ExpressionWrapper(
+            Q(resolved_at__isnull=True, acknowledged_at__isnull=True, acknowledge_by__lt=now),
+            output_field=BooleanField(),
+        ),
+        acknowledged_late=ExpressionWrapper(
+            Q(acknowledged_at__gt=F("acknowledge_by")), output_field=BooleanField()
+        ),
+    )
+    visible = Q(referral_visible=True)
+    if user.role in CONCERN_ACTOR_ROLES and user.organisation_id:
+        visible |= Q(addressed_to_id=user.organisation_id)
+    return concerns.filter(visible)
+
+
+def concern_actions_for(user: User, concern: Concern) -> set[str]:
+    """What this person may do to this concern, whatever its state.
+
+    Acknowledge: people of the organisation it is addressed to; for a health or social care
+    organisation, which rarely uses VSO Care, also the referrer's team on its behalf (as the
+    referral lifecycle does). Never the person who raised it: an acknowledgement is the other
+    side saying "we have heard you", and would otherwise stop the deadline unheard.
+    Resolve: the raiser's organisation, or anyone who may acknowledge.
+    """
+    if user.role not in CONCERN_ACTOR_ROLES:
+        return set()
+    for_addressee = (
+        user.organisation_id is not None and concern.addressed_to_id == user.organisation_id
+    ) or (not concern.addressed_to.is_voluntary and in_referrer_team(user, concern.referral))
+    actions: set[str] = set()
+    if for_addressee and concern.raised_by_id != user.pk:
+        actions.add("acknowledge")
+    if for_addressee or (
+        user.organisation_id is not None
+        and concern.raised_by_organisation_id == user.organisation_id
+    ):
+        actions.add("resolve")
+    return actions
+
+
+def get_concern_for_user(user: User, pk: int, *, action: str | None = None) -> Concern:
+    """404 for a concern the person may not see; 403 for one they may see but not act on."""
+    concern = concerns_visible_to(user).filter(pk=pk).first()
+    if concern is None:
+        raise Http404("No such concern")
+    if action is not None and action not in concern_actions_for(user, concern):
+        raise PermissionDenied
+    return concern
+
+
+def concern_may_raise(user: User, referral: Referral) -> bool:
+    """VSO staff of the organisation the referral went to, and the referrer's ICC team."""
+    if user.organisation_id is None:
+        return False
+    if user.role in VSO_ROLES:
+        return referral.organisation_id == user.organisation_id
+    return in_referrer_team(user, referral)
+
+
+def concern_addressees_for(
+    *, referral: Referral, organisation: Organisation | None
+) -> list[tuple[Organisation, str]]:
+    """The organisations involved in the referral, other than the raiser's own, each with why
+    it is involved: the one it went to, the referrer's team, the statutory service whose
+    waiting referral it covers for, and the one that declined the need first."""
+    covered_organisation_id = (
+        Referral.objects.filter(pk=referral.interim_cover_for_id)
+        .values_list("organisation_id", flat=True)
+        .first()
+        if referral.interim_cover_for_id
+        else None
+    )
+    involved = [
+        (referral.organisation_id, "the referral went to them"),
+        (referral.referrer_organisation_id, "the referrer's team"),
+        (covered_organisation_id, "the patient is waiting for them"),
+        (referral.statutory_declined_by_id, "declined or disputed it first"),
+    ]
+    own = organisation.pk if organisation is not None else None
+    reasons: dict[int, list[str]] = {}
+    for organisation_id, why in involved:
+        if organisation_id is not None and organisation_id != own:
+            reasons.setdefault(organisation_id, []).append(why)
+    found = Organisation.objects.in_bulk(list(reasons))
+    return [(found[pk], "; ".join(whys)) for pk, whys in reasons.items() if pk in found]
+
+
+# The concern list's filters, in the order offered; "overdue" is judged when asked.
+CONCERN_STATES = {
+    "all": "All",
+    "open": "Open",
+    "awaiting": "Awaiting acknowledgement",
+    "overdue": "Overdue",
+    "resolved": "Resolved",
+}
+
+
+def concerns_in_state(
+    user: User, *, state: str = "all", now: datetime | None = None
+) -> QuerySet[Concern]:
+    """The concern list: open ones first, those still unacknowledged before the others and
+    the nearest (or most overdue) deadline first; then resolved ones, latest first."""
+    now = now or timezone.now()
+    conditions = {
+        "all": Q(),
+        "open": Q(resolved_at__isnull=True),
+        "awaiting": Q(resolved_at__isnull=True, acknowledged_at__isnull=True),
+        "overdue": Q(
+            resolved_at__isnull=True, acknowledged_at__isnull=True, acknowledge_by__lt=now
+        ),
+        "resolved": Q(resolved_at__isnull=False),
+    }
+    if state not in conditions:
+        raise ValueError(f"Unknown concern state {state!r}")
+    stage = Case(
+        When(resolved_at__isnull=False, then=Value(2)),
+        When(acknowledged_at__isnull=False, then=Value(1)),
+        default=Value(0),
+    )
+    return (
+        concerns_visible_to(user, now=now)
+        .filter(conditions[state])
+        .annotate(stage=stage)
+        .order_by("stage", F("resolved_at").desc(nulls_first=True), "acknowledge_by", "pk")
+    )
+
+
+def concerns_on_referral(user: User, referral: Referral) -> QuerySet[Concern]:
+    return concerns_in_state(user).filter(referral=referral)

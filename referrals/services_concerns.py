@@ -1,0 +1,179 @@
+"""Concerns: raised by one organisation on a referral, addressed to another involved in it, which
+must acknowledge it by a deadline set by its severity (docs/concerns.md). Every change is refused
+when someone else changed the concern first."""
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from accounts.models import User
+from commissioning.models import Organisation
+from core.conflicts import EditConflict
+from referrals.models import (
+    ACKNOWLEDGE_WITHIN,
+    Concern,
+    ConcernSeverity,
+    Referral,
+)
+from referrals.selectors_concerns import (
+    concern_actions_for,
+    concern_addressees_for,
+    concern_may_raise,
+)
+
+
+def _when(moment: datetime | None) -> str:
+    return (
+        date_format(timezone.localtime(moment), "j M Y \\a\\t H:i") if moment else "an unknown time"
+    )
+
+
+def _name(user: User | None) -> str:
+    return user.full_name if user else "someone else"
+
+
+def concern_raise(
+    *,
+    referral: Referral,
+    user: User,
+    addressed_to: Organisation | None,
+    severity: str,
+    description: str,
+    now: datetime | None = None,
+) -> Concern:
+    """Raise a concern on a referral, addressed to another organisation involved in it. The
+    acknowledgement deadline is fixed now, from the severity, and never moves afterwards."""
+    now = now or timezone.now()
+    if user.organisation is None:
+        raise ValidationError("Only someone who works for an organisation can raise a concern.")
+    if not concern_may_raise(user, referral):
+        raise PermissionDenied
+    errors: dict[str, list[str]] = {}
+    if severity not in ConcernSeverity.values:
+        errors["severity"] = ["Choose how serious the concern is."]
+    if not description.strip():
+        errors["description"] = ["Say what the concern is; the organisation addressed reads it."]
+    allowed = {
+        organisation.pk
+        for organisation, _ in concern_addressees_for(
+            referral=referral, organisation=user.organisation
+        )
+    }
+    if addressed_to is None or addressed_to.pk not in allowed:
+        errors["addressed_to"] = [
+            "Address the concern to another organisation involved in this referral."
+        ]
+    if now > timezone.now() or now < referral.referred_at:
+        errors["raised_at"] = ["A concern is raised between the referral and now."]
+    if errors or addressed_to is None:
+        raise ValidationError(errors)
+    return Concern.objects.create(
+        referral=referral,
+        raised_by=user,
+        raised_by_organisation=user.organisation,
+        addressed_to=addressed_to,
+        severity=severity,
+        description=description.strip(),
+        raised_at=now,
+        acknowledge_by=now + ACKNOWLEDGE_WITHIN[ConcernSeverity(severity)],
+        created_by=user,
+        updated_by=user,
+    )
+
+
+def _concern_refused(concern: Concern, expected_version: int, doing: str) -> EditConflict:
+    """Why a conditional update on a concern changed nothing, in words for the person."""
+    current = Concern.objects.select_related(
+        "updated_by", "acknowledged_by", "resolved_by", "referral"
+    ).get(pk=concern.pk)
+    if current.version != expected_version:
+        who = _name(current.updated_by)
+        if current.resolved_at:
+            now_is = f"resolved by {_name(current.resolved_by)}"
+        elif current.acknowledged_at:
+            now_is = f"acknowledged by {_name(current.acknowledged_by)}"
+        else:
+            now_is = "still open"
+        return EditConflict(
+            f"The concern on {current.referral.reference} was changed by {who} on "
+            f"{_when(current.updated_at)} while you had it open; it is now {now_is}. Nothing "
+            f"you did was saved: look again before you {doing} it."
+        )
+    if current.resolved_at:
+        return EditConflict(
+            f"The concern on {current.referral.reference} was already resolved by "
+            f"{_name(current.resolved_by)} on {_when(current.resolved_at)}."
+        )
+    return EditConflict(
+        f"The concern on {current.referral.reference} was already acknowledged by "
+        f"{_name(current.acknowledged_by)} on {_when(current.acknowledged_at)}."
+    )
+
+
+def _checked_now(concern: Concern, now: datetime | None) -> datetime:
+    now = now or timezone.now()
+    if now > timezone.now() or now < concern.raised_at:
+        raise ValidationError({"now": "This can only be done between the concern and now."})
+    return now
+
+
+def concern_acknowledge(
+    *, concern: Concern, user: User, expected_version: int, now: datetime | None = None
+) -> Concern:
+    if "acknowledge" not in concern_actions_for(user, concern):
+        raise PermissionDenied
+    now = _checked_now(concern, now)
+    # One conditional UPDATE, as for a referral: it succeeds only if nobody has changed the
+    # concern since this person loaded it and it is still unacknowledged.
+    updated = Concern.objects.filter(
+        pk=concern.pk,
+        version=expected_version,
+        acknowledged_at__isnull=True,
+        resolved_at__isnull=True,
+    ).update(
+        acknowledged_at=now,
+        acknowledged_by=user,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+        updated_by=user,
+    )
+    if not updated:
+        raise _concern_refused(concern, expected_version, "acknowledge")
+    return Concern.objects.get(pk=concern.pk)
+
+
+def concern_resolve(
+    *,
+    concern: Concern,
+    user: User,
+    expected_version: int,
+    resolution: str,
+    now: datetime | None = None,
+) -> Concern:
+    """Resolve a concern with a written resolution. One never acknowledged is acknowledged by
+    the same person at the same moment: resolving answers it, and the remit-breaches report
+    still counts it as late if that moment is past the deadline."""
+    if "resolve" not in concern_actions_for(user, concern):
+        raise PermissionDenied
+    if not resolution.strip():
+        raise ValidationError({"resolution": "Write how the concern was resolved."})
+    now = _checked_now(concern, now)
+    updated = Concern.objects.filter(
+        pk=concern.pk, version=expected_version, resolved_at__isnull=True
+    ).update(
+        resolved_at=now,
+        resolved_by=user,
+        resolution=resolution.strip(),
+        acknowledged_at=Coalesce(F("acknowledged_at"), Value(now)),
+        acknowledged_by_id=Coalesce(F("acknowledged_by_id"), Value(user.pk)),
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+        updated_by=user,
+    )
+    if not updated:
+        raise _concern_refused(concern, expected_version, "resolve")
+    return Concern.objects.get(pk=concern.pk)
