@@ -2,7 +2,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -17,6 +17,7 @@ from commissioning.models import (
     Service,
     ServiceSpecification,
 )
+from commissioning.selectors import COMMISSIONING_ROLES, organisation_listing_editable_by
 from commissioning.validation import specification_errors
 from core.conflicts import EditConflict
 from core.models import AuditedModel
@@ -44,6 +45,17 @@ def _check_fresh(instance: AuditedModel, expected_updated_at: datetime) -> None:
         )
 
 
+def _require(allowed: bool) -> None:
+    """The services check who may act, whatever calls them; the views' access helpers apply
+    the same rules earlier, to answer 404 or 403 before a form is shown."""
+    if not allowed:
+        raise PermissionDenied
+
+
+def _commissioner(user: User) -> None:
+    _require(user.has_role(*COMMISSIONING_ROLES))
+
+
 def _raise_if_invalid(data: dict[str, Any]) -> None:
     errors = specification_errors(data)
     if errors:
@@ -54,6 +66,7 @@ def _raise_if_invalid(data: dict[str, Any]) -> None:
 def specification_create_draft(
     *, service: Service, user: User, **fields: Any
 ) -> ServiceSpecification:
+    _commissioner(user)
     if not service.organisation.is_voluntary:
         raise ValidationError("Specifications are for voluntary sector services only.")
     _raise_if_invalid(fields)
@@ -78,6 +91,7 @@ def specification_update_draft(
     expected_updated_at: datetime,
     **fields: Any,
 ) -> ServiceSpecification:
+    _commissioner(user)
     specification = ServiceSpecification.objects.select_for_update().get(pk=specification.pk)
     if not specification.is_draft:
         raise ValidationError(
@@ -98,6 +112,7 @@ def specification_copy_as_draft(
     *, specification: ServiceSpecification, user: User
 ) -> ServiceSpecification:
     """A new draft version that starts as a copy of this one."""
+    _commissioner(user)
     return specification_create_draft(
         service=specification.service,
         user=user,
@@ -110,6 +125,7 @@ def specification_publish(
     *, specification: ServiceSpecification, user: User
 ) -> ServiceSpecification:
     """Make a draft the active version; the version it replaces is retired, never deleted."""
+    _commissioner(user)
     Service.objects.select_for_update().get(pk=specification.service_id)
     specification = ServiceSpecification.objects.get(pk=specification.pk)
     if not specification.is_draft:
@@ -130,6 +146,7 @@ def specification_publish(
 def specification_retire(
     *, specification: ServiceSpecification, user: User
 ) -> ServiceSpecification:
+    _commissioner(user)
     specification = ServiceSpecification.objects.select_for_update().get(pk=specification.pk)
     if specification.status != SpecificationStatus.ACTIVE:
         raise ValidationError({"status": "Only the active version can be retired."})
@@ -141,6 +158,7 @@ def specification_retire(
 
 
 def framework_create(*, framework: CommissioningFramework, user: User) -> CommissioningFramework:
+    _commissioner(user)
     framework.created_by = user
     return _framework_save(framework=framework, user=user)
 
@@ -148,6 +166,7 @@ def framework_create(*, framework: CommissioningFramework, user: User) -> Commis
 def framework_update(
     *, framework: CommissioningFramework, user: User, expected_updated_at: datetime
 ) -> CommissioningFramework:
+    _commissioner(user)
     with transaction.atomic():
         current = CommissioningFramework.objects.select_for_update().get(pk=framework.pk)
         _check_fresh(current, expected_updated_at)
@@ -172,6 +191,7 @@ def organisation_listing_update(
     expected_updated_at: datetime,
     **fields: Any,
 ) -> Organisation:
+    _require(organisation_listing_editable_by(user, organisation))
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
     _check_fresh(organisation, expected_updated_at)
     for field in LISTING_FIELDS:
@@ -185,6 +205,7 @@ def organisation_listing_update(
 @transaction.atomic
 def organisation_verify(*, organisation: Organisation, user: User) -> Organisation:
     """The lead confirms the listing and every active service in it are still right today."""
+    _require(organisation_listing_editable_by(user, organisation))
     today = timezone.localdate()
     organisation.last_verified_on = today
     organisation.updated_by = user
@@ -218,6 +239,7 @@ def service_listing_update(
     expected_updated_at: datetime,
     **fields: Any,
 ) -> Service:
+    _require(organisation_listing_editable_by(user, service.organisation))
     service = Service.objects.select_for_update().get(pk=service.pk)
     _check_fresh(service, expected_updated_at)
     for field in SERVICE_LISTING_FIELDS:
