@@ -20,6 +20,13 @@ from commissioning.codes import SpecificationStatus
 from commissioning.models import Service, ServiceSpecification
 
 PUBLISHED = (SpecificationStatus.ACTIVE, SpecificationStatus.RETIRED)
+# The subqueries' own name for the specification table, unlike any alias of the statements they
+# are joined into: a LATERAL subquery's alias hides an outer one of the same name.
+_ALIAS = "spec_in_force"
+
+
+def _columns(names: tuple[str, ...]) -> str:
+    return ", ".join(f"{_ALIAS}.{name}" for name in names)
 
 
 def specifications_in_force(
@@ -44,18 +51,37 @@ def specification_in_force(*, service: Service, on_date: date) -> ServiceSpecifi
     return specifications_in_force(services=[service], on_date=on_date).get(service.pk)
 
 
-def specification_in_force_sql(*, service: str, day: str, columns: str) -> str:
-    """A subquery for a LATERAL join: the chosen columns (of `s`) of the specification in force
+def specification_in_force_sql(*, service: str, day: str, columns: tuple[str, ...]) -> str:
+    """A subquery for a LATERAL join: the named columns of the specification in force
     on `day` for `service`, both SQL expressions. The statement must pass `published`, the
     statuses in PUBLISHED."""
     table = ServiceSpecification._meta.db_table
     return f"""(
-        SELECT {columns}
-        FROM {table} s
-        WHERE s.service_id = {service}
-          AND s.status = ANY(%(published)s)
-          AND s.starts_on <= {day}
-          AND {day} <= coalesce(s.ends_on, 'infinity'::date)
-        ORDER BY s.version DESC
+        SELECT {_columns(columns)}
+        FROM {table} {_ALIAS}
+        WHERE {_ALIAS}.service_id = {service}
+          AND {_ALIAS}.status = ANY(%(published)s)
+          AND {_ALIAS}.starts_on <= {day}
+          AND {day} <= coalesce({_ALIAS}.ends_on, 'infinity'::date)
+        ORDER BY {_ALIAS}.version DESC
+        LIMIT 1
+    )"""
+
+
+def specification_for_period_sql(*, service: str, columns: tuple[str, ...]) -> str:
+    """A subquery for a LATERAL join: the named columns of the specification a report
+    over a period reads a service by: the version in force on the period's last day, else the
+    newest published version whose contract covered any day of it. The statement must pass
+    `published`, `first_day` and `last_day`."""
+    table = ServiceSpecification._meta.db_table
+    return f"""(
+        SELECT {_columns(columns)}
+        FROM {table} {_ALIAS}
+        WHERE {_ALIAS}.service_id = {service}
+          AND {_ALIAS}.status = ANY(%(published)s)
+          AND {_ALIAS}.starts_on <= %(last_day)s
+          AND coalesce({_ALIAS}.ends_on, 'infinity'::date) >= %(first_day)s
+        ORDER BY (coalesce({_ALIAS}.ends_on, 'infinity'::date) >= %(last_day)s) DESC,
+                 {_ALIAS}.version DESC
         LIMIT 1
     )"""

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -39,17 +40,10 @@ def remit_page(request):
 @login_required
 def referral_remit_mark(request, pk):
     referral, mark = selectors.get_remit_mark_for_user(request.user, pk, write=True)
-    if mark is not None and request.method != "POST":
-        messages.info(request, f"{referral.reference} is already marked at the limit of remit.")
-        return redirect("referral_detail", pk=referral.pk)
     specification = selectors.remit_specification_for(referral)
-    if specification is None or referral.destination_sector != Sector.VOLUNTARY:
-        messages.error(
-            request,
-            f"{referral.reference} has no specification to quote: it is not a referral to a "
-            "voluntary service, or no specification was in force on its day.",
-        )
-        return redirect("referral_detail", pk=referral.pk)
+    refused = _mark_refused(request, referral, marked=mark is not None, quotable=specification)
+    if refused:
+        return refused
     form = RemitMarkForm(
         request.POST if request.method == "POST" else None,
         clauses=services_remit.remit_clauses_for(specification=specification),
@@ -57,25 +51,39 @@ def referral_remit_mark(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services_remit.remit_mark_create(
-                referral=referral,
-                user=request.user,
-                clause=form.cleaned_data["clause"],
-                note=form.cleaned_data["note"],
+                referral=referral, user=request.user, **form.cleaned_data
             )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(
-                request,
-                f"{referral.reference} is marked at the limit of your remit. The referrer and "
-                "the commissioner see the clause you quoted.",
-            )
+            messages.success(request, MARKED.format(reference=referral.reference))
             return redirect("referral_detail", pk=referral.pk)
     return render(
         request,
         "referrals/remit_mark_form.html",
         {"referral": referral, "specification": specification, "form": form},
     )
+
+
+MARKED = (
+    "{reference} is marked at the limit of your remit. The referrer and the commissioner see the "
+    "clause you quoted."
+)
+
+
+def _mark_refused(request, referral, *, marked: bool, quotable) -> HttpResponse | None:
+    """Back to the referral, saying why, when there is nothing to mark."""
+    if marked and request.method != "POST":
+        messages.info(request, f"{referral.reference} is already marked at the limit of remit.")
+    elif quotable is None or referral.destination_sector != Sector.VOLUNTARY:
+        messages.error(
+            request,
+            f"{referral.reference} has no specification to quote: it is not a referral to a "
+            "voluntary service, or no specification was in force on its day.",
+        )
+    else:
+        return None
+    return redirect("referral_detail", pk=referral.pk)
 
 
 @login_required

@@ -35,8 +35,12 @@ from django.db import connection
 from django.utils import timezone
 
 from commissioning.codes import ServiceStatus
-from commissioning.in_force import PUBLISHED, specification_in_force_sql
-from commissioning.models import Organisation, Place, Sector, Service, ServiceSpecification
+from commissioning.in_force import (
+    PUBLISHED,
+    specification_for_period_sql,
+    specification_in_force_sql,
+)
+from commissioning.models import Organisation, Place, Sector, Service
 from core.dates import day_start, next_month_start
 from referrals.models import (
     CAPACITY_STATUSES,
@@ -55,16 +59,7 @@ WITH svc AS (
            {serves_place} AS serves_place
     FROM {service} s
     JOIN {organisation} o ON o.id = s.organisation_id
-    LEFT JOIN LATERAL (
-        SELECT sp.version, sp.monthly_capacity, sp.response_target_hours
-        FROM {specification} sp
-        WHERE sp.service_id = s.id
-          AND sp.status = ANY(%(published)s)
-          AND sp.starts_on <= %(last_day)s
-          AND coalesce(sp.ends_on, 'infinity'::date) >= %(first_day)s
-        ORDER BY (coalesce(sp.ends_on, 'infinity'::date) >= %(last_day)s) DESC, sp.version DESC
-        LIMIT 1
-    ) spec ON true
+    LEFT JOIN LATERAL {period_specification} spec ON true
     WHERE o.sector = %(voluntary)s
 ),
 refs AS (
@@ -254,9 +249,11 @@ def service_activity(
         referral=Referral._meta.db_table,
         service=Service._meta.db_table,
         organisation=Organisation._meta.db_table,
-        specification=ServiceSpecification._meta.db_table,
+        period_specification=specification_for_period_sql(
+            service="s.id", columns=("version", "monthly_capacity", "response_target_hours")
+        ),
         capacity_in_force=specification_in_force_sql(
-            service="svc.id", day="m.judged_on", columns="s.monthly_capacity"
+            service="svc.id", day="m.judged_on", columns=("monthly_capacity",)
         ),
         concern=Concern._meta.db_table,
         mark=RemitLimitMark._meta.db_table,

@@ -203,8 +203,13 @@ def remit_breaches(
         in_force=specification_in_force_sql(
             service="d.service_id",
             day="d.day",
-            columns="s.max_urgency, s.activities_excluded, s.monthly_capacity, "
-            "s.max_episode_weeks, s.max_interim_cover_days",
+            columns=(
+                "max_urgency",
+                "activities_excluded",
+                "monthly_capacity",
+                "max_episode_weeks",
+                "max_interim_cover_days",
+            ),
         ),
         service=Service._meta.db_table,
         organisation=Organisation._meta.db_table,

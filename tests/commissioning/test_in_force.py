@@ -30,7 +30,7 @@ version = st.tuples(
 
 def in_force_by_sql(service_id: int, day: datetime.date) -> int | None:
     sql = "SELECT v.id FROM (SELECT 1) x LEFT JOIN LATERAL " + specification_in_force_sql(
-        service="%(service)s", day="%(day)s::date", columns="s.id"
+        service="%(service)s", day="%(day)s::date", columns=("id",)
     ) + " v ON true"  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, {"service": service_id, "day": day, "published": list(PUBLISHED)})
