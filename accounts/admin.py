@@ -4,6 +4,7 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
+from accounts.admin_scope import SystemScopedAdmin
 from accounts.models import User
 from accounts.services import user_validate_role
 
@@ -35,7 +36,8 @@ admin.site.unregister(Group)
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SystemScopedAdmin, DjangoUserAdmin):
+    system_path = "organisation__system_id"
     form = UserEditForm
     add_form = UserCreateForm
     ordering = ["full_name"]

@@ -5,15 +5,34 @@ from django.db.models import Count, QuerySet
 from accounts.models import Role, User
 
 
+def system_id_of(user: User) -> int | None:
+    """The integrated care system a person works in: their organisation's.
+
+    The one tenant scope. Every list, page, form choice, report and command a person reaches is
+    limited to this system first, and to their organisation second; another system's record is
+    a 404. Someone with no organisation belongs to no system and sees nothing of any.
+    """
+    if not user.is_authenticated or user.organisation is None:
+        return None
+    return int(user.organisation.system_id)
+
+
 def users_visible_to(user: User) -> QuerySet[User]:
-    if user.has_role(Role.ADMINISTRATOR):
-        return User.objects.select_related("organisation").order_by("full_name")
-    return User.objects.none()
+    system_id = system_id_of(user)
+    if not user.has_role(Role.ADMINISTRATOR) or system_id is None:
+        return User.objects.none()
+    return (
+        User.objects.filter(organisation__system_id=system_id)
+        .select_related("organisation")
+        .order_by("full_name")
+    )
 
 
-def user_counts_by_role() -> list[dict[str, Any]]:
+def user_counts_by_role(user: User) -> list[dict[str, Any]]:
     counts = dict(
-        User.objects.filter(is_active=True)
+        users_visible_to(user)
+        .filter(is_active=True)
+        .order_by()
         .values_list("role")
         .annotate(n=Count("id"))
         .values_list("role", "n")

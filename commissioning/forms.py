@@ -4,6 +4,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 
+from accounts.models import User
 from commissioning.codes import Urgency
 from commissioning.models import (
     SPECIFICATION_FIELDS,
@@ -16,6 +17,7 @@ from commissioning.models import (
     Service,
     ServiceSpecification,
 )
+from commissioning.selectors import places_visible_to
 from commissioning.services import LISTING_FIELDS
 from commissioning.validation import specification_errors
 from core.widgets import DateInput
@@ -83,9 +85,10 @@ class DirectorySearchForm(forms.Form):
         label="Include inactive and defunct services", required=False
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["need"].choices = [("", "Any need"), *need_choices()]
+        self.fields["need"].choices = [("", "Any need"), *need_choices()]  # type: ignore[attr-defined]
+        self.fields["place"].queryset = places_visible_to(user)  # type: ignore[attr-defined]
 
 
 class FrameworkForm(StaleCheckMixin, forms.ModelForm):

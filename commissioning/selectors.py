@@ -8,6 +8,7 @@ from django.db.models import Count, Field, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Role, User
+from accounts.selectors import system_id_of
 from commissioning.codes import ServiceStatus, SpecificationStatus
 from commissioning.models import (
     SPECIFICATION_FIELDS,
@@ -31,10 +32,12 @@ STALE_AFTER = timedelta(days=183)
 
 
 def organisations_visible_to(user: User) -> QuerySet[Organisation]:
-    """Every signed-in role may look organisations up: the directory holds no patient data."""
-    if not user.is_authenticated:
+    """Every signed-in role may look up the organisations of their own system: the directory
+    holds no patient data."""
+    system_id = system_id_of(user)
+    if system_id is None:
         return Organisation.objects.none()
-    return Organisation.objects.select_related("place").order_by("name")
+    return Organisation.objects.filter(system_id=system_id).select_related("place").order_by("name")
 
 
 def get_organisation_for_user(user: User, pk: int, *, write: bool = False) -> Organisation:
@@ -47,8 +50,9 @@ def get_organisation_for_user(user: User, pk: int, *, write: bool = False) -> Or
 
 
 def organisation_listing_editable_by(user: User, organisation: Organisation) -> bool:
+    """Commissioners and administrators of its system, and the organisation's own VSO lead."""
     if user.has_role(*COMMISSIONING_ROLES):
-        return True
+        return organisation.system_id == system_id_of(user)
     return user.has_role(Role.VSO_LEAD) and user.organisation_id == organisation.pk
 
 
@@ -59,11 +63,19 @@ def _active_in(sector: str, prefix: str = "") -> Count:
     )
 
 
-def organisation_counts_by_place() -> list[dict[str, Any]]:
-    """Active organisations per place and sector, with a row for system-wide organisations."""
+def places_visible_to(user: User) -> QuerySet[Place]:
+    system_id = system_id_of(user)
+    if system_id is None:
+        return Place.objects.none()
+    return Place.objects.filter(system_id=system_id).order_by("name")
+
+
+def organisation_counts_by_place(user: User) -> list[dict[str, Any]]:
+    """Active organisations per place and sector of the person's system, with a row for its
+    system-wide organisations."""
     rows: list[dict[str, Any]] = [
         dict(row)
-        for row in Place.objects.order_by("name")
+        for row in places_visible_to(user)
         .annotate(
             health=_active_in(Sector.HEALTH, "organisations__"),
             social_care=_active_in(Sector.SOCIAL_CARE, "organisations__"),
@@ -71,10 +83,14 @@ def organisation_counts_by_place() -> list[dict[str, Any]]:
         )
         .values("name", "health", "social_care", "voluntary")
     ]
-    system_wide = Organisation.objects.filter(place__isnull=True).aggregate(
-        health=_active_in(Sector.HEALTH),
-        social_care=_active_in(Sector.SOCIAL_CARE),
-        voluntary=_active_in(Sector.VOLUNTARY),
+    system_wide = (
+        organisations_visible_to(user)
+        .filter(place__isnull=True)
+        .aggregate(
+            health=_active_in(Sector.HEALTH),
+            social_care=_active_in(Sector.SOCIAL_CARE),
+            voluntary=_active_in(Sector.VOLUNTARY),
+        )
     )
     rows.append({"name": "System-wide", **system_wide})
     return rows
@@ -106,9 +122,12 @@ def organisation_warnings(organisation: Organisation, *, today: date) -> list[st
 
 
 def services_visible_to(user: User) -> QuerySet[Service]:
-    if not user.is_authenticated:
+    system_id = system_id_of(user)
+    if system_id is None:
         return Service.objects.none()
-    return Service.objects.select_related("organisation", "organisation__place")
+    return Service.objects.filter(organisation__system_id=system_id).select_related(
+        "organisation", "organisation__place"
+    )
 
 
 def get_service_for_user(user: User, pk: int, *, write: bool = False) -> Service:
@@ -163,16 +182,19 @@ def need_labels() -> dict[str, str]:
 
 
 def frameworks_visible_to(user: User) -> QuerySet[CommissioningFramework]:
-    if not user.is_authenticated:
+    system_id = system_id_of(user)
+    if system_id is None:
         return CommissioningFramework.objects.none()
-    return CommissioningFramework.objects.select_related("system").annotate(
-        specification_count=Count("specifications")
+    return (
+        CommissioningFramework.objects.filter(system_id=system_id)
+        .select_related("system")
+        .annotate(specification_count=Count("specifications"))
     )
 
 
 def get_framework_for_user(user: User, pk: int, *, write: bool = False) -> CommissioningFramework:
-    framework = CommissioningFramework.objects.filter(pk=pk).first()
-    if framework is None or not user.is_authenticated:
+    framework = frameworks_visible_to(user).filter(pk=pk).first()
+    if framework is None:
         raise Http404("No such framework")
     if write and not user.has_role(*COMMISSIONING_ROLES):
         raise PermissionDenied
@@ -182,11 +204,12 @@ def get_framework_for_user(user: User, pk: int, *, write: bool = False) -> Commi
 def specifications_visible_to(user: User) -> QuerySet[ServiceSpecification]:
     """Specifications are published remits: every signed-in role may read them, except drafts,
     which only commissioners and the service's own VSO staff see."""
-    if not user.is_authenticated:
+    system_id = system_id_of(user)
+    if system_id is None:
         return ServiceSpecification.objects.none()
-    specs = ServiceSpecification.objects.select_related(
-        "service", "service__organisation", "framework"
-    )
+    specs = ServiceSpecification.objects.filter(
+        service__organisation__system_id=system_id
+    ).select_related("service", "service__organisation", "framework")
     if user.has_role(*COMMISSIONING_ROLES):
         return specs
     own = Q(service__organisation_id=user.organisation_id) if user.organisation_id else Q()
@@ -255,7 +278,6 @@ def specification_differences(
 
 
 def system_for(user: User) -> System | None:
-    """The system a person works in: their organisation's, or the only one there is."""
-    if user.organisation is not None:
-        return user.organisation.system
-    return System.objects.order_by("pk").first()
+    """The system a person works in (accounts.selectors.system_id_of), as a row."""
+    system_id = system_id_of(user)
+    return None if system_id is None else System.objects.filter(pk=system_id).first()

@@ -8,6 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import system_id_of
 from commissioning.codes import SpecificationStatus
 from commissioning.models import (
     SPECIFICATION_FIELDS,
@@ -52,8 +53,14 @@ def _require(allowed: bool) -> None:
         raise PermissionDenied
 
 
-def _commissioner(user: User) -> None:
-    _require(user.has_role(*COMMISSIONING_ROLES))
+def _commissioner(user: User, *, system_id: int | None) -> None:
+    """A commissioner or administrator of the system the record belongs to."""
+    mine = system_id_of(user)
+    _require(user.has_role(*COMMISSIONING_ROLES) and mine is not None and system_id == mine)
+
+
+def _system_of_service(service_id: int) -> int:
+    return int(Service.objects.values_list("organisation__system_id", flat=True).get(pk=service_id))
 
 
 def _raise_if_invalid(data: dict[str, Any]) -> None:
@@ -66,7 +73,7 @@ def _raise_if_invalid(data: dict[str, Any]) -> None:
 def specification_create_draft(
     *, service: Service, user: User, **fields: Any
 ) -> ServiceSpecification:
-    _commissioner(user)
+    _commissioner(user, system_id=_system_of_service(service.pk))
     if not service.organisation.is_voluntary:
         raise ValidationError("Specifications are for voluntary sector services only.")
     _raise_if_invalid(fields)
@@ -91,7 +98,7 @@ def specification_update_draft(
     expected_updated_at: datetime,
     **fields: Any,
 ) -> ServiceSpecification:
-    _commissioner(user)
+    _commissioner(user, system_id=_system_of_service(specification.service_id))
     specification = ServiceSpecification.objects.select_for_update().get(pk=specification.pk)
     if not specification.is_draft:
         raise ValidationError(
@@ -112,7 +119,7 @@ def specification_copy_as_draft(
     *, specification: ServiceSpecification, user: User
 ) -> ServiceSpecification:
     """A new draft version that starts as a copy of this one."""
-    _commissioner(user)
+    _commissioner(user, system_id=_system_of_service(specification.service_id))
     return specification_create_draft(
         service=specification.service,
         user=user,
@@ -125,7 +132,7 @@ def specification_publish(
     *, specification: ServiceSpecification, user: User
 ) -> ServiceSpecification:
     """Make a draft the active version; the version it replaces is retired, never deleted."""
-    _commissioner(user)
+    _commissioner(user, system_id=_system_of_service(specification.service_id))
     Service.objects.select_for_update().get(pk=specification.service_id)
     specification = ServiceSpecification.objects.get(pk=specification.pk)
     if not specification.is_draft:
@@ -146,7 +153,7 @@ def specification_publish(
 def specification_retire(
     *, specification: ServiceSpecification, user: User
 ) -> ServiceSpecification:
-    _commissioner(user)
+    _commissioner(user, system_id=_system_of_service(specification.service_id))
     specification = ServiceSpecification.objects.select_for_update().get(pk=specification.pk)
     if specification.status != SpecificationStatus.ACTIVE:
         raise ValidationError({"status": "Only the active version can be retired."})
@@ -158,7 +165,7 @@ def specification_retire(
 
 
 def framework_create(*, framework: CommissioningFramework, user: User) -> CommissioningFramework:
-    _commissioner(user)
+    _commissioner(user, system_id=framework.system_id)
     framework.created_by = user
     return _framework_save(framework=framework, user=user)
 
@@ -166,7 +173,7 @@ def framework_create(*, framework: CommissioningFramework, user: User) -> Commis
 def framework_update(
     *, framework: CommissioningFramework, user: User, expected_updated_at: datetime
 ) -> CommissioningFramework:
-    _commissioner(user)
+    _commissioner(user, system_id=framework.system_id)
     with transaction.atomic():
         current = CommissioningFramework.objects.select_for_update().get(pk=framework.pk)
         _check_fresh(current, expected_updated_at)

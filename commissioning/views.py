@@ -15,7 +15,7 @@ from core.conflicts import EditConflict
 @login_required
 def organisation_list(request):
     filterset = OrganisationFilter(
-        request.GET, queryset=selectors.organisations_visible_to(request.user)
+        request.GET, queryset=selectors.organisations_visible_to(request.user), request=request
     )
     page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
     return render(
@@ -74,7 +74,7 @@ def organisation_verify(request, pk):
 
 @login_required
 def directory(request):
-    form = DirectorySearchForm(request.GET or None)
+    form = DirectorySearchForm(request.GET or None, user=request.user)
     results = page = None
     if form.is_bound and form.is_valid():
         criteria = form.cleaned_data

@@ -1,13 +1,17 @@
 import re
+from typing import Any
 
 import django_filters
 import nhs_number
 from django import forms
 from django.utils import timezone
 
+from accounts.models import User
+from accounts.selectors import system_id_of
 from commissioning.codes import Urgency
 from commissioning.forms import CodeChoiceField, need_choices
 from commissioning.models import Organisation, Place, Sector, Service
+from commissioning.selectors import places_visible_to
 from core.widgets import DateInput
 from referrals.models import (
     ACKNOWLEDGE_WITHIN,
@@ -128,11 +132,21 @@ class ReferralForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["needs"].choices = need_choices()
-        self.fields["activities"].choices = need_choices()
-        self.fields["service"].label_from_instance = (
+        # Only the referrer's own system: another system's organisation, service or place,
+        # forged into the form, is refused at its field.
+        system_id = system_id_of(user)
+        fields: dict[str, Any] = self.fields
+        for name in ("organisation", "statutory_declined_by"):
+            fields[name].queryset = fields[name].queryset.filter(system_id=system_id)
+        fields["service"].queryset = fields["service"].queryset.filter(
+            organisation__system_id=system_id
+        )
+        fields["place"].queryset = places_visible_to(user)
+        fields["needs"].choices = need_choices()
+        fields["activities"].choices = need_choices()
+        fields["service"].label_from_instance = (
             lambda service: f"{service.name} ({service.organisation.name})"
         )
 
@@ -173,7 +187,7 @@ class ReferralFilter(django_filters.FilterSet):
         label="Sector", choices=Sector.choices, empty_label="Any sector"
     )
     place = django_filters.ModelChoiceFilter(
-        queryset=Place.objects.order_by("name"), empty_label="Any place"
+        queryset=lambda request: places_visible_to(request.user), empty_label="Any place"
     )
     referred_from = django_filters.DateFilter(
         label="Referred from",

@@ -16,9 +16,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import VSO_ROLES, Role, User
+from accounts.selectors import system_id_of
 from commissioning.in_force import specification_in_force
 from commissioning.models import Sector, Service, ServiceSpecification
-from commissioning.selectors import system_for
 from commissioning.selectors_remit import RemitCheck, service_remit_check
 from core.dates import age_on, month_bounds, uk_zone
 from referrals.models import (
@@ -42,15 +42,17 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
     referrals = Referral.objects.select_related(
         "patient", "organisation", "service", "referrer", "referrer_organisation"
     )
-    if not user.is_authenticated or not user.is_active:
+    system_id = system_id_of(user)
+    if not user.is_active or system_id is None:
         return referrals.none()
+    # The system first: a referral belongs to the system of the organisation it went to.
+    referrals = referrals.filter(organisation__system_id=system_id)
     if user.role == Role.ICC:
         return referrals.filter(referrer_team(user))
     if user.role in VSO_ROLES and user.organisation_id is not None:
         return referrals.filter(organisation_id=user.organisation_id)
     if user.role == Role.COMMISSIONER:
-        system = system_for(user)
-        return referrals.filter(organisation__system=system) if system else referrals.none()
+        return referrals
     return referrals.none()
 
 

@@ -20,6 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import VSO_ROLES, Role, User
+from accounts.selectors import system_id_of
 from commissioning.models import Organisation
 from referrals.models import (
     Concern,
@@ -46,9 +47,10 @@ def concerns_visible_to(user: User, *, now: datetime | None = None) -> QuerySet[
         "acknowledged_by",
         "resolved_by",
     )
-    if not user.is_authenticated or not user.is_active or user.role == Role.ADMINISTRATOR:
+    system_id = system_id_of(user)
+    if not user.is_active or user.role == Role.ADMINISTRATOR or system_id is None:
         return concerns.none()
-    concerns = concerns.annotate(
+    concerns = concerns.filter(referral__organisation__system_id=system_id).annotate(
         referral_visible=Exists(referrals_visible_to(user).filter(pk=OuterRef("referral_id"))),
         is_overdue=ExpressionWrapper(
             Q(resolved_at__isnull=True, acknowledged_at__isnull=True, acknowledge_by__lt=now),

@@ -46,6 +46,7 @@ def referral_list(request):
     filterset = ReferralFilter(
         request.GET,
         queryset=selectors.with_remit_mark_flag(selectors.referrals_visible_to(request.user)),
+        request=request,
     )
     page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
     if request.user.role in VSO_ROLES:
@@ -119,7 +120,7 @@ def referral_action(request, pk, action):
 
 @role_required(Role.ICC)
 def referral_create(request):
-    form = ReferralForm(request.POST or None)
+    form = ReferralForm(request.POST or None, user=request.user)
     patient_form = PatientDetailsForm(request.POST or None)
     if request.method == "POST":
         referral = _create_from_forms(request, form, patient_form)
@@ -166,7 +167,7 @@ def patient_lookup(request):
 @role_required(Role.ICC)
 def referral_remit_check(request):
     """htmx: the live remit check, capacity and duplicate warning as the form is filled in."""
-    form = ReferralForm(request.POST)
+    form = ReferralForm(request.POST, user=request.user)
     form.is_valid()  # partial input is normal here: use whatever fields are valid so far
     data = form.cleaned_data
     preview = selectors.remit_preview(

@@ -17,6 +17,7 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from commissioning import remit
 from commissioning.models import Place
+from commissioning.selectors import places_visible_to
 from core.widgets import DateInput
 from referrals.models import ReportKind
 from referrals.reports import loading
@@ -31,8 +32,12 @@ class DashboardForm(forms.Form):
     date_from = forms.DateField(label="From", widget=DateInput())
     date_to = forms.DateField(label="To", widget=DateInput())
     place = forms.ModelChoiceField(
-        queryset=Place.objects.order_by("name"), required=False, empty_label="Every place"
+        queryset=Place.objects.none(), required=False, empty_label="Every place"
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["place"].queryset = places_visible_to(user)
 
     def clean(self):
         cleaned = super().clean()
@@ -50,7 +55,7 @@ def _default_period() -> tuple[date, date]:
 def _period(request) -> tuple[DashboardForm, Period | None]:
     start, end = _default_period()
     data = request.GET or {"date_from": start, "date_to": end}
-    form = DashboardForm(data)
+    form = DashboardForm(data, user=request.user)
     if not form.is_valid():
         return form, None
     data = form.cleaned_data

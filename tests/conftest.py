@@ -225,3 +225,36 @@ def social_care(system):
     return OrganisationFactory(
         system=system, place=None, name="Eastshire Adult Social Care", sector="social_care"
     )
+
+
+# --- A second integrated care system, whose people must see and change nothing of Eastern's.
+
+
+@pytest.fixture
+def western():
+    return SystemFactory(name="Western Health")
+
+
+@pytest.fixture
+def western_people(western):
+    """A person of each role in Western Health, each in an organisation of Western's own."""
+    westbay = PlaceFactory(system=western, name="Westbay")
+    icb = OrganisationFactory(system=western, place=None, name="NHS Western Health ICB")
+    trust = OrganisationFactory(system=western, place=westbay, name="Western Community Services")
+    charity = OrganisationFactory(
+        system=western, place=westbay, name="Westbay Good Neighbours", voluntary=True
+    )
+    homes = {
+        Role.ICC: trust,
+        Role.COMMISSIONER: icb,
+        Role.VSO_LEAD: charity,
+        Role.VSO_WORKER: charity,
+        Role.ADMINISTRATOR: icb,
+    }
+    return {
+        role: UserFactory(
+            email=f"{role}@western.example", full_name=f"Western {role}", role=role,
+            organisation=organisation,
+        )
+        for role, organisation in homes.items()
+    }  # fmt: skip

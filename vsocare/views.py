@@ -34,7 +34,7 @@ def icc_home(request):
         request,
         "home/icc.html",
         {
-            "place_counts": organisation_counts_by_place(),
+            "place_counts": organisation_counts_by_place(request.user),
             "open_count": visible.filter(status__in=OPEN_STATUSES).count(),
             "recent": visible.order_by("-referred_at")[:8],
             "waiting_count": waiting_on_statutory(request.user).count(),
@@ -49,7 +49,9 @@ def _vso_inbox(user):
 @role_required(Role.COMMISSIONER)
 def commissioner_home(request):
     return render(
-        request, "home/commissioner.html", {"place_counts": organisation_counts_by_place()}
+        request,
+        "home/commissioner.html",
+        {"place_counts": organisation_counts_by_place(request.user)},
     )
 
 
@@ -73,7 +75,9 @@ def vso_worker_home(request):
 
 @role_required(Role.ADMINISTRATOR)
 def administrator_home(request):
-    return render(request, "home/administrator.html", {"role_counts": user_counts_by_role()})
+    return render(
+        request, "home/administrator.html", {"role_counts": user_counts_by_role(request.user)}
+    )
 
 
 @never_cache

@@ -1,4 +1,5 @@
 import pytest
+from django.urls import reverse
 
 from accounts.models import Role
 
@@ -95,3 +96,23 @@ def test_the_admin_shows_administrators_no_patient_or_referral_data(client, admi
     client.force_login(administrator)
 
     assert client.get(path).status_code == 404
+
+
+def test_an_administrator_sees_and_changes_nothing_of_another_system_in_the_admin(
+    client, administrator, western_people, red_cross
+):
+    western_user = western_people["icc"]
+    client.force_login(administrator)
+
+    users = client.get(reverse("admin:accounts_user_changelist")).content.decode()
+    organisations = client.get(reverse("admin:commissioning_organisation_changelist"))
+    opened = client.get(reverse("admin:accounts_user_change", args=[western_user.pk]))
+    add_form = client.get(reverse("admin:accounts_user_add")).content.decode()
+
+    assert western_user.email not in users
+    assert administrator.email in users
+    assert "Westbay Good Neighbours" not in organisations.content.decode()
+    assert red_cross.name in organisations.content.decode()
+    assert opened.status_code == 302  # the admin's answer for a row it cannot find
+    assert "Western Community Services" not in add_form
+    assert red_cross.name in add_form
