@@ -157,6 +157,8 @@ def world_create(*, rows: int, today: date) -> dict:
     teams, health, social_care, vsos, services = [], [], [], [], []
     acute = organisation("Bay Acute Hospitals NHS Trust", Sector.HEALTH, None)
     mental_health = organisation("Bay Mental Health NHS Trust", Sector.HEALTH, None)
+    # The commissioner's own: a person with no organisation belongs to no system, sees nothing.
+    board = organisation("Bay Integrated Care Board", Sector.HEALTH, None)
     for place in places:
         for name, sector, _ in TEAMS:
             kind = "social_enterprise" if sector == Sector.VOLUNTARY else ""
@@ -166,7 +168,9 @@ def world_create(*, rows: int, today: date) -> dict:
             social_care.append(organisation(f"{place.name} {name}", Sector.SOCIAL_CARE, place))
         for name, kind, _ in VSOS:
             vsos.append(organisation(name.format(place=place.name), Sector.VOLUNTARY, place, kind))
-    Organisation.objects.bulk_create([acute, mental_health, *teams, *health, *social_care, *vsos])
+    Organisation.objects.bulk_create(
+        [acute, mental_health, board, *teams, *health, *social_care, *vsos]
+    )
     for index, vso in enumerate(vsos):
         for name, needs in VSOS[index % len(VSOS)][2]:
             services.append(Service(organisation=vso, name=name, needs=needs))
@@ -176,7 +180,14 @@ def world_create(*, rows: int, today: date) -> dict:
     )
     ServiceSpecification.objects.bulk_create(_specifications(services, framework, rows, today))
 
-    users = [User(email=COMMISSIONER, full_name="Bench Commissioner", role=Role.COMMISSIONER)]
+    users = [
+        User(
+            email=COMMISSIONER,
+            full_name="Bench Commissioner",
+            role=Role.COMMISSIONER,
+            organisation=board,
+        )
+    ]
     for n, team in enumerate(teams):
         users += [
             User(email=f"icc{n}.{k}@bench.example.org", full_name=f"ICC {n}.{k}", role=Role.ICC,

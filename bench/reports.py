@@ -60,7 +60,7 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from commissioning.models import Organisation, Place  # noqa: E402
+from commissioning.models import Organisation, Place, System  # noqa: E402
 from core.dates import day_start  # noqa: E402
 from referrals.models import Referral, ReportRun, ReportSnapshot  # noqa: E402
 from referrals.reports import snapshots  # noqa: E402
@@ -246,8 +246,13 @@ def _statements(kind: str, date_from: date, date_to: date) -> list[tuple[str, ob
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(record):
-        snapshots.report_compute(kind=kind, date_from=date_from, date_to=date_to)
+        snapshots.report_compute(kind=kind, system=_system(), date_from=date_from, date_to=date_to)
     return captured
+
+
+def _system() -> System:
+    """The bench world's one system (report_data.py)."""
+    return System.objects.get()
 
 
 def _replay(statements) -> None:
@@ -300,12 +305,15 @@ def _time_reports(today: date, repeat: int) -> list[dict]:
     print(f"\nreports: median of {repeat} runs after a warm-up, interleaved with the raw SQL")
     print(f"{'report':18} {'period':14} {'report':>10} {'raw SQL':>10} {'ratio':>6}  target")
     rows = []
+    system = _system()
     for kind in snapshots.REPORTS:
         for period, (date_from, date_to) in _periods(today).items():
             statements = _statements(kind, date_from, date_to)
 
             def report(kind=kind, date_from=date_from, date_to=date_to):
-                return snapshots.report_compute(kind=kind, date_from=date_from, date_to=date_to)
+                return snapshots.report_compute(
+                    kind=kind, system=system, date_from=date_from, date_to=date_to
+                )
 
             runs = {"report": report}
             if kind == "referral_split":
@@ -471,11 +479,14 @@ def _dashboard(today: date, requests: int) -> dict:
     ReportSnapshot.objects.all().delete()
     ReportRun.objects.all().delete()
     nightly = []
+    system_id = _system().pk
     for kind in snapshots.REPORTS:
-        for date_from, date_to in snapshots.nightly_periods(kind=kind, today=today):
+        for date_from, date_to in snapshots.nightly_periods(
+            kind=kind, system_id=system_id, today=today
+        ):
             started = time.perf_counter()
             snapshot = snapshots.report_snapshot_refresh(
-                kind=kind, date_from=date_from, date_to=date_to
+                kind=kind, system_id=system_id, date_from=date_from, date_to=date_to
             )
             nightly.append({
                 "report": kind,

@@ -278,6 +278,8 @@ def specification_differences(
 
 
 def system_for(user: User) -> System | None:
-    """The system a person works in (accounts.selectors.system_id_of), as a row."""
-    system_id = system_id_of(user)
-    return None if system_id is None else System.objects.filter(pk=system_id).first()
+    """The system a person works in (accounts.selectors.system_id_of), as a row: loaded with
+    the signed-in user (accounts.backends)."""
+    if system_id_of(user) is None or user.organisation is None:
+        return None
+    return user.organisation.system

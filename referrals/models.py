@@ -8,7 +8,14 @@ from django.db import models
 from django.db.models import F, Q
 
 from commissioning.codes import Urgency
-from commissioning.models import Organisation, Place, Sector, Service, ServiceSpecification
+from commissioning.models import (
+    Organisation,
+    Place,
+    Sector,
+    Service,
+    ServiceSpecification,
+    System,
+)
 from commissioning.remit import RemitClause
 from core.models import AuditedModel
 
@@ -360,8 +367,10 @@ class ReportKind(models.TextChoices):
 
 
 class ReportSnapshot(models.Model):
-    """One computed report for one period; computing it again replaces it."""
+    """One computed report for one system and period; computing it again replaces it."""
 
+    # Each integrated care system's reports are its own: its commissioners see no other's.
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="report_snapshots")
     kind = models.CharField(max_length=20, choices=ReportKind.choices)
     date_from = models.DateField()
     date_to = models.DateField()
@@ -376,7 +385,8 @@ class ReportSnapshot(models.Model):
         ordering = ["kind", "-date_to", "date_from"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "date_from", "date_to"], name="report_snapshot_one_per_period"
+                fields=["system", "kind", "date_from", "date_to"],
+                name="report_snapshot_one_per_system_and_period",
             ),
             models.CheckConstraint(
                 condition=Q(date_to__gte=F("date_from")), name="report_snapshot_period_ordered"
@@ -395,6 +405,7 @@ class ReportRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="report_runs")
     kind = models.CharField(max_length=20, choices=ReportKind.choices)
     date_from = models.DateField()
     date_to = models.DateField()

@@ -148,7 +148,11 @@ def remit_page_for(user: User, *, month: date, today: date) -> RemitPage:
     used = capacity_used(service_ids=[service.pk for service in services], on_date=month)
     mix = _urgency_mix(services, start, end)
     report = remit_breaches(
-        date_from=month, date_to=last_day, organisation=organisation, today=today
+        system=organisation.system,
+        date_from=month,
+        date_to=last_day,
+        organisation=organisation,
+        today=today,
     )
     breaches_per_service: dict[int, int] = {}
     for row in report["by_service"]:

@@ -3,6 +3,7 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
+from commissioning.models import System
 from referrals.models import ReportKind
 from referrals.reports.snapshots import nightly_periods, report_snapshot_refresh
 
@@ -13,19 +14,27 @@ from referrals.reports.snapshots import nightly_periods, report_snapshot_refresh
     retry_backoff=60,
     max_retries=3,
 )
-def refresh_report_snapshot(kind: str, date_from: str, date_to: str) -> int:
+def refresh_report_snapshot(kind: str, system_id: int, date_from: str, date_to: str) -> int:
     snapshot = report_snapshot_refresh(
-        kind=kind, date_from=date.fromisoformat(date_from), date_to=date.fromisoformat(date_to)
+        kind=kind,
+        system_id=system_id,
+        date_from=date.fromisoformat(date_from),
+        date_to=date.fromisoformat(date_to),
     )
     return snapshot.pk
 
 
 @shared_task(name="referrals.nightly_reports")
 def nightly_reports() -> int:
-    """Queue each report for each period; one failing period is retried on its own."""
+    """Queue each report for each system and period; one failing period is retried on its
+    own."""
     queued = 0
-    for kind in ReportKind.values:
-        for date_from, date_to in nightly_periods(kind=kind, today=timezone.localdate()):
-            refresh_report_snapshot.delay(kind, date_from.isoformat(), date_to.isoformat())
-            queued += 1
+    today = timezone.localdate()
+    for system_id in System.objects.order_by("pk").values_list("pk", flat=True):
+        for kind in ReportKind.values:
+            for date_from, date_to in nightly_periods(kind=kind, system_id=system_id, today=today):
+                refresh_report_snapshot.delay(
+                    kind, system_id, date_from.isoformat(), date_to.isoformat()
+                )
+                queued += 1
     return queued

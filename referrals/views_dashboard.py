@@ -17,7 +17,7 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from commissioning import remit
 from commissioning.models import Place
-from commissioning.selectors import places_visible_to
+from commissioning.selectors import places_visible_to, system_for
 from core.widgets import DateInput
 from referrals.models import ReportKind
 from referrals.reports import loading
@@ -58,8 +58,11 @@ def _period(request) -> tuple[DashboardForm, Period | None]:
     form = DashboardForm(data, user=request.user)
     if not form.is_valid():
         return form, None
+    system = system_for(request.user)
+    if system is None:
+        return form, None
     data = form.cleaned_data
-    return form, Period(data["date_from"], data["date_to"], data["place"])
+    return form, Period(system, data["date_from"], data["date_to"], data["place"])
 
 
 @role_required(Role.COMMISSIONER)
@@ -81,7 +84,7 @@ def dashboard(request):
             snapshot=loaded.stored.get(ReportKind.REFERRAL_SPLIT),
             latest=loaded.latest,
             stale=loaded.stale,
-            failed_run=loading.last_failed_run(),
+            failed_run=loading.last_failed_run(system=period.system),
         )
     return render(request, "referrals/dashboard.html", context)
 

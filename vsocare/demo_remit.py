@@ -52,8 +52,14 @@ CLAUSES = {
 def _breaching_referrals(lead: User, date_from: date, today: date) -> list[tuple[int, str]]:
     """(referral id, rule) for the lead's organisation, one rule per referral, rules taken in
     turn so the demo shows several kinds of mark."""
+    organisation = lead.organisation
+    assert organisation is not None  # a VSO lead always has one (a database constraint)
     report = remit_breaches(
-        date_from=date_from, date_to=today, organisation=lead.organisation, today=today
+        system=organisation.system,
+        date_from=date_from,
+        date_to=today,
+        organisation=organisation,
+        today=today,
     )
     queues = {
         row["rule"]: list(row["referral_ids"])

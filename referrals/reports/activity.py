@@ -40,7 +40,7 @@ from commissioning.in_force import (
     specification_for_period_sql,
     specification_in_force_sql,
 )
-from commissioning.models import Organisation, Place, Sector, Service
+from commissioning.models import Organisation, Place, Sector, Service, System
 from core.dates import day_start, next_month_start
 from referrals.models import (
     CAPACITY_STATUSES,
@@ -50,6 +50,7 @@ from referrals.models import (
     ReferralStatus,
     RemitLimitMark,
 )
+from referrals.reports.scope import IN_SYSTEM
 
 _SQL = """
 WITH svc AS (
@@ -60,7 +61,7 @@ WITH svc AS (
     FROM {service} s
     JOIN {organisation} o ON o.id = s.organisation_id
     LEFT JOIN LATERAL {period_specification} spec ON true
-    WHERE o.sector = %(voluntary)s
+    WHERE o.sector = %(voluntary)s AND o.system_id = %(system_id)s
 ),
 refs AS (
     -- The plain range on referred_at lets the BRIN index narrow the scan.
@@ -69,6 +70,7 @@ refs AS (
            r.override_reason
     FROM {referral} r
     WHERE r.referred_at >= %(start)s AND r.referred_at < %(end)s
+      AND {in_system}
       {referral_place_filter}
 ),
 per_service AS (
@@ -110,6 +112,7 @@ month_use AS (
     WHERE coalesce(r.service_id, 0) <> 0
       AND r.status = ANY(%(capacity_statuses)s)
       AND r.referred_at >= %(months_start)s AND r.referred_at < %(months_end)s
+      AND {in_system}
     GROUP BY 1, 2
 ),
 capacity AS (
@@ -165,6 +168,7 @@ concerns AS (
     JOIN {organisation} rb ON rb.id = c.raised_by_organisation_id
     WHERE c.raised_at < %(as_of)s
       AND (c.resolved_at IS NULL OR c.resolved_at >= %(as_of)s)
+      AND {in_system}
       {concern_place_filter}
     GROUP BY a.id, a.name, rb.id, rb.name
 )
@@ -217,7 +221,12 @@ SELECT json_build_object(
 
 
 def service_activity(
-    *, date_from: date, date_to: date, place: Place | None = None, today: date | None = None
+    *,
+    system: System,
+    date_from: date,
+    date_to: date,
+    place: Place | None = None,
+    today: date | None = None,
 ) -> dict:
     """Activity of the voluntary services for referrals made from date_from to date_to inclusive
     (UK time). Concerns are read as they stood at the end of the period, or at this moment
@@ -243,6 +252,7 @@ def service_activity(
         "active": ServiceStatus.ACTIVE,
         "serious": [ConcernSeverity.HIGH, ConcernSeverity.CRITICAL],
         "place_id": place.pk if place is not None else None,
+        "system_id": system.pk,
     }
     places = Service.places.through._meta.db_table
     sql = _SQL.format(
@@ -267,6 +277,7 @@ def service_activity(
         else "true",
         referral_place_filter="AND r.place_id = %(place_id)s" if place is not None else "",
         concern_place_filter="AND r.place_id = %(place_id)s" if place is not None else "",
+        in_system=IN_SYSTEM,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -42,7 +42,7 @@ from django.utils import timezone
 
 from commissioning.codes import Urgency
 from commissioning.in_force import PUBLISHED, specification_in_force_sql
-from commissioning.models import Organisation, Place, Sector, Service
+from commissioning.models import Organisation, Place, Sector, Service, System
 from commissioning.remit import MARKED_AT_LIMIT, REPORTED_CODES
 from core.dates import day_start, next_month_start, uk_zone
 from referrals.models import (
@@ -52,6 +52,7 @@ from referrals.models import (
     ReferralStatus,
     RemitLimitMark,
 )
+from referrals.reports.scope import IN_SYSTEM
 
 # Still waiting for the statutory service to act.
 STATUTORY_WAITING = (ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED)
@@ -154,6 +155,7 @@ ORDER BY o.name, o.id, svc.name, svc.id, rule.code
 
 def remit_breaches(
     *,
+    system: System,
     date_from: date,
     date_to: date,
     place: Place | None = None,
@@ -185,6 +187,7 @@ def remit_breaches(
         "voluntary": Sector.VOLUNTARY,
         "place_id": place.pk if place is not None else None,
         "organisation_id": organisation.pk if organisation is not None else None,
+        "system_id": system.pk,
     }
     judged = (*REPORTED_CODES, MARKED_AT_LIMIT)
     sql = _SQL.format(
@@ -215,11 +218,11 @@ def remit_breaches(
         organisation=Organisation._meta.db_table,
         concern=Concern._meta.db_table,
         mark=RemitLimitMark._meta.db_table,
-        # A service belongs to one organisation, so this keeps every referral its capacity
-        # count needs.
+        # The system's organisations, or the one organisation: a service belongs to one
+        # organisation, so this keeps every referral its capacity count needs.
         organisation_filter="AND r.organisation_id = %(organisation_id)s"
         if organisation is not None
-        else "",
+        else f"AND {IN_SYSTEM}",
         # Only after the capacity count: capacity is the service's, used from every place.
         place_filter="AND m.place_id = %(place_id)s" if place is not None else "",
     )

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from commissioning.models import Place
+from commissioning.models import Place, System
 from referrals.models import ReportKind, ReportRun, ReportSnapshot
 from referrals.reports.snapshots import report_compute, snapshot_report
 
@@ -24,8 +24,10 @@ SECTIONS_CACHE_SECONDS = 26 * 3600
 
 @dataclass(frozen=True)
 class Period:
-    """Whole days in UK time, from and to inclusive, for one place or (None) every place."""
+    """Whole days in UK time, from and to inclusive, in one system, for one place of it or
+    (None) every place."""
 
+    system: System
     date_from: date
     date_to: date
     place: Place | None = None
@@ -48,11 +50,12 @@ def dashboard_reports(*, period: Period) -> DashboardReports:
     """Every report for the period: from the nightly snapshots when the night computed this
     period for every place, else computed now. One query finds the period's snapshots and the
     newest snapshot of all."""
-    newest = ReportSnapshot.objects.order_by("-generated_at").values("pk")[:1]
+    own = ReportSnapshot.objects.filter(system=period.system)
+    newest = own.order_by("-generated_at").values("pk")[:1]
     wanted = Q(pk__in=newest)
     if period.place is None:
         wanted |= Q(date_from=period.date_from, date_to=period.date_to)
-    snapshots = list(ReportSnapshot.objects.filter(wanted).defer("referral_ids"))
+    snapshots = list(own.filter(wanted).defer("referral_ids"))
     latest = max(snapshots, key=lambda snapshot: snapshot.generated_at, default=None)
     stored = {
         snapshot.kind: snapshot
@@ -72,16 +75,16 @@ def report_for_period(*, kind: str, period: Period) -> dict[str, Any]:
     drill-downs: its snapshot, else computed now."""
     if period.place is None:
         snapshot = ReportSnapshot.objects.filter(
-            kind=kind, date_from=period.date_from, date_to=period.date_to
+            system=period.system, kind=kind, date_from=period.date_from, date_to=period.date_to
         ).first()
         if snapshot:
             return snapshot_report(snapshot)
     return _compute(kind, period)
 
 
-def last_failed_run() -> ReportRun | None:
-    """The last finished report run, if it failed: the dashboard says so."""
-    run = ReportRun.objects.exclude(outcome=ReportRun.Outcome.RUNNING).first()
+def last_failed_run(*, system: System) -> ReportRun | None:
+    """The system's last finished report run, if it failed: the dashboard says so."""
+    run = ReportRun.objects.filter(system=system).exclude(outcome=ReportRun.Outcome.RUNNING).first()
     return run if run and run.outcome == ReportRun.Outcome.FAILED else None
 
 
@@ -104,5 +107,9 @@ def sections_rendered(*, loaded: DashboardReports, query: str, render: Callable[
 
 def _compute(kind: str, period: Period) -> dict[str, Any]:
     return report_compute(
-        kind=kind, date_from=period.date_from, date_to=period.date_to, place=period.place
+        kind=kind,
+        system=period.system,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        place=period.place,
     )

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from commissioning.models import Place
+from commissioning.models import Place, System
 from referrals.models import ReportKind, ReportRun, ReportSnapshot
 from referrals.reports.activity import service_activity
 from referrals.reports.breaches import remit_breaches
@@ -50,28 +50,35 @@ def snapshot_report(snapshot: ReportSnapshot) -> dict:
 
 
 def report_compute(
-    *, kind: str, date_from: date, date_to: date, place: Place | None = None
+    *, kind: str, system: System, date_from: date, date_to: date, place: Place | None = None
 ) -> dict:
     if kind not in REPORTS:
         raise ValidationError({"kind": f"Unknown report {kind!r}."})
     if date_to < date_from:
         raise ValidationError({"date_to": "The period ends before it starts."})
-    return REPORTS[kind](date_from=date_from, date_to=date_to, place=place)
+    if place is not None and place.system_id != system.pk:
+        raise ValidationError({"place": f"{place.name} is not a place of {system.name}."})
+    return REPORTS[kind](system=system, date_from=date_from, date_to=date_to, place=place)
 
 
-def report_snapshot_refresh(*, kind: str, date_from: date, date_to: date) -> ReportSnapshot:
+def report_snapshot_refresh(
+    *, kind: str, system_id: int, date_from: date, date_to: date
+) -> ReportSnapshot:
     """Compute and store the report for the period, replacing any earlier snapshot of it.
 
     The run is recorded first and marked failed if anything goes wrong; the snapshot is only
     written, in one statement, once the whole report is computed, so none is ever half-written.
     """
+    system = System.objects.get(pk=system_id)
     run = ReportRun.objects.create(
-        kind=kind, date_from=date_from, date_to=date_to, started_at=timezone.now()
+        system=system, kind=kind, date_from=date_from, date_to=date_to, started_at=timezone.now()
     )
     try:
-        data, ids = figures_and_ids(report_compute(kind=kind, date_from=date_from, date_to=date_to))
+        report = report_compute(kind=kind, system=system, date_from=date_from, date_to=date_to)
+        data, ids = figures_and_ids(report)
         with transaction.atomic():
             snapshot, _ = ReportSnapshot.objects.update_or_create(
+                system=system,
                 kind=kind,
                 date_from=date_from,
                 date_to=date_to,
@@ -89,7 +96,7 @@ def report_snapshot_refresh(*, kind: str, date_from: date, date_to: date) -> Rep
     return snapshot
 
 
-def nightly_periods(*, kind: str, today: date) -> list[tuple[date, date]]:
+def nightly_periods(*, kind: str, system_id: int, today: date) -> list[tuple[date, date]]:
     """The previous day, month to date and year to date, plus any previous days whose daily
     snapshot is missing because a night was missed."""
     yesterday = today - timedelta(days=1)
@@ -101,11 +108,11 @@ def nightly_periods(*, kind: str, today: date) -> list[tuple[date, date]]:
     earliest = yesterday - timedelta(days=CATCH_UP_DAYS)
     have = set(
         ReportSnapshot.objects.filter(
-            kind=kind, date_from__gte=earliest, date_to__lt=yesterday
+            system_id=system_id, kind=kind, date_from__gte=earliest, date_to__lt=yesterday
         ).values_list("date_from", "date_to")
     )
     last = (
-        ReportSnapshot.objects.filter(kind=kind, date_to__lt=yesterday)
+        ReportSnapshot.objects.filter(system_id=system_id, kind=kind, date_to__lt=yesterday)
         .order_by("-date_to")
         .values_list("date_to", flat=True)
         .first()

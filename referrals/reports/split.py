@@ -7,9 +7,10 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import connection
 
-from commissioning.models import Organisation, Place, Sector
+from commissioning.models import Organisation, Place, Sector, System
 from core.dates import day_start
 from referrals.models import Referral, ReferralSource
+from referrals.reports.scope import IN_SYSTEM
 
 SECTORS = tuple(Sector.values)
 NO_PLACE = "No place recorded"
@@ -40,6 +41,7 @@ WITH cells AS (
     FROM {referral} r
     -- A plain range on the column, so the BRIN index on referred_at does the narrowing.
     WHERE r.referred_at >= %(start)s AND r.referred_at < %(end)s
+      AND {in_system}
       {place_filter}
     GROUP BY r.place_id, r.referrer_organisation_id, r.source, month
 )
@@ -60,7 +62,9 @@ ORDER BY grouping_set, x.place_name, x.team, x.source, x.month
 _SETS = {0b0111: "by_place", 0b1011: "by_team", 0b1101: "by_source", 0b1110: "by_month"}
 
 
-def referral_split(*, date_from: date, date_to: date, place: Place | None = None) -> dict:
+def referral_split(
+    *, system: System, date_from: date, date_to: date, place: Place | None = None
+) -> dict:
     start, end = period_bounds(date_from, date_to)
     sql = _SQL.format(
         sector_counts=",\n           ".join(
@@ -71,12 +75,14 @@ def referral_split(*, date_from: date, date_to: date, place: Place | None = None
         organisation=Organisation._meta.db_table,
         place=Place._meta.db_table,
         place_filter="AND r.place_id = %(place_id)s" if place is not None else "",
+        in_system=IN_SYSTEM,
     )
     params = {
         "tz": settings.TIME_ZONE,
         "start": start,
         "end": end,
         "no_place": NO_PLACE,
+        "system_id": system.pk,
         "place_id": place.pk if place is not None else None,
         **{f"sector_{s}": s for s in SECTORS},
     }

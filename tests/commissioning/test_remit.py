@@ -12,7 +12,7 @@ from commissioning.codes import ServiceStatus, Urgency
 from commissioning.selectors_remit import service_remit_check
 from referrals.reports.breaches import remit_breaches
 from referrals.reports.tables import BREACH_HEADINGS
-from tests.factories import FrameworkFactory, ServiceFactory, SpecificationFactory
+from tests.factories import FrameworkFactory, ServiceFactory, SpecificationFactory, SystemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def test_every_reason_the_intake_check_gives_is_a_rule_checked_at_intake(service
 
 
 def test_the_breaches_report_counts_exactly_the_reported_rules_in_order():
-    report = remit_breaches(date_from=ON, date_to=ON)
+    report = remit_breaches(system=SystemFactory(), date_from=ON, date_to=ON)
 
     assert tuple(report["by_rule"]) == remit.REPORTED_CODES
     assert BREACH_HEADINGS == (

@@ -13,7 +13,13 @@ from referrals.models import RemitLimitMark, ReportKind, ReportRun
 from referrals.reports.snapshots import report_snapshot_refresh
 from referrals.reports.tables import BREACH_COLUMNS
 from referrals.services_concerns import concern_raise
-from tests.factories import PlaceFactory, ReferralFactory, ServiceFactory, UserFactory
+from tests.factories import (
+    PlaceFactory,
+    ReferralFactory,
+    ServiceFactory,
+    SystemFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -146,6 +152,7 @@ def test_the_default_period_is_the_year_to_yesterday_from_the_nightly_snapshot(
     client, commissioner, referrals
 ):
     report_snapshot_refresh(
+        system_id=SystemFactory().pk,
         kind=ReportKind.REFERRAL_SPLIT,
         date_from=datetime.date(2026, 1, 1),
         date_to=datetime.date(2026, 11, 22),
@@ -162,6 +169,7 @@ def test_the_default_period_is_the_year_to_yesterday_from_the_nightly_snapshot(
 def test_a_snapshot_older_than_36_hours_is_called_out(client, commissioner, referrals):
     with time_machine.travel("2026-11-21 02:00 +0000", tick=False):
         report_snapshot_refresh(
+            system_id=SystemFactory().pk,
             kind=ReportKind.REFERRAL_SPLIT,
             date_from=datetime.date(2026, 11, 1),
             date_to=datetime.date(2026, 11, 20),
@@ -181,6 +189,7 @@ def test_a_stale_snapshot_of_the_period_is_not_passed_off_as_computed_now(
     with time_machine.travel("2026-11-21 02:00 +0000", tick=False):
         for kind in ReportKind.values:
             report_snapshot_refresh(
+                system_id=SystemFactory().pk,
                 kind=kind,
                 date_from=datetime.date(2026, 11, 1),
                 date_to=datetime.date(2026, 11, 22),
@@ -195,6 +204,7 @@ def test_a_stale_snapshot_of_the_period_is_not_passed_off_as_computed_now(
 
 def test_a_failed_nightly_report_is_shown(client, commissioner):
     ReportRun.objects.create(
+        system=SystemFactory(),
         kind=ReportKind.REMIT_BREACHES, date_from=datetime.date(2026, 11, 22),
         date_to=datetime.date(2026, 11, 22), started_at=timezone.now(),
         finished_at=timezone.now(), outcome=ReportRun.Outcome.FAILED, error="OperationalError",
@@ -380,7 +390,10 @@ def test_the_dashboard_from_the_nightly_snapshots_reads_no_referral(
     )
     for kind in ReportKind.values:
         report_snapshot_refresh(
-            kind=kind, date_from=datetime.date(2026, 11, 1), date_to=datetime.date(2026, 11, 22)
+            system_id=SystemFactory().pk,
+            kind=kind,
+            date_from=datetime.date(2026, 11, 1),
+            date_to=datetime.date(2026, 11, 22),
         )
     client.force_login(commissioner)
     client.get(reverse("dashboard"), PERIOD)
@@ -417,7 +430,10 @@ def test_from_a_snapshot_the_page_reads_the_figures_and_the_drill_down_the_refer
 ):
     for kind in ReportKind.values:
         report_snapshot_refresh(
-            kind=kind, date_from=datetime.date(2026, 11, 1), date_to=datetime.date(2026, 11, 22)
+            system_id=SystemFactory().pk,
+            kind=kind,
+            date_from=datetime.date(2026, 11, 1),
+            date_to=datetime.date(2026, 11, 22),
         )
     client.force_login(commissioner)
     first = client.get(reverse("dashboard"), PERIOD)
@@ -451,7 +467,7 @@ def test_from_the_snapshots_the_sections_are_rendered_once_until_a_snapshot_chan
     in_period = timezone.make_aware(datetime.datetime(2026, 11, 10, 10))
     ReferralFactory(referrer=icc, service=home_from_hospital, referred_at=in_period)
     for kind in ReportKind.values:
-        report_snapshot_refresh(kind=kind, **period)
+        report_snapshot_refresh(system_id=SystemFactory().pk, kind=kind, **period)
     client.force_login(commissioner)
 
     first = client.get(reverse("dashboard"), PERIOD)
@@ -464,7 +480,9 @@ def test_from_the_snapshots_the_sections_are_rendered_once_until_a_snapshot_chan
 
     with time_machine.travel("2026-11-23 10:20 +0000", tick=False):
         ReferralFactory(referrer=icc, service=home_from_hospital, referred_at=in_period)
-        report_snapshot_refresh(kind=ReportKind.REFERRAL_SPLIT, **period)
+        report_snapshot_refresh(
+            system_id=SystemFactory().pk, kind=ReportKind.REFERRAL_SPLIT, **period
+        )
         after = client.get(reverse("dashboard"), PERIOD)
 
     assert rendered(after)

@@ -22,6 +22,7 @@ from tests.factories import (
     ReferralFactory,
     ServiceFactory,
     SpecificationFactory,
+    SystemFactory,
     UserFactory,
 )
 
@@ -290,7 +291,9 @@ def test_the_lead_marks_a_referral_quoting_the_clause_and_the_report_counts_it(
     )  # fmt: skip
     assert mark.marked_by == mark.created_by == mark.updated_by == red_cross_lead
     report = remit_breaches(
-        date_from=datetime.date(2026, 11, 1), date_to=datetime.date(2026, 11, 30)
+        system=SystemFactory(),
+        date_from=datetime.date(2026, 11, 1),
+        date_to=datetime.date(2026, 11, 30),
     )
     assert report["marked_at_limit"][0]["referral_ids"] == [emergency.pk]
 

@@ -66,7 +66,7 @@ def test_remit_breaches_prints_the_documented_json(referrals):
         (["--from", "2026-06-01", "--to", "2026-06-30", "--place", "Atlantis"], "No place called"),
     ],
 )
-def test_bad_input_exits_with_a_message(args, message):
+def test_bad_input_exits_with_a_message(system, args, message):
     with pytest.raises(CommandError, match=message):
         run("referral-split", *args)
 

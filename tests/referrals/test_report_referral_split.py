@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from referrals.models import Referral
 from referrals.reports.split import referral_split
-from tests.factories import PlaceFactory, ReferralFactory
+from tests.factories import PlaceFactory, ReferralFactory, SystemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,9 @@ def test_the_source_studys_year_gives_its_percentages(destinations, icc, home_fr
     )
 
     report = referral_split(
-        date_from=datetime.date(2026, 1, 1), date_to=datetime.date(2026, 12, 31)
+        system=SystemFactory(),
+        date_from=datetime.date(2026, 1, 1),
+        date_to=datetime.date(2026, 12, 31),
     )
 
     assert report["total"] == 744
@@ -73,7 +75,11 @@ def test_it_breaks_the_split_down_by_place_team_source_and_month(
     bulk(template, destinations, {"health": 1, "voluntary": 3}, at("2026-05-10"), place=north)
     bulk(template, destinations, {"social_care": 2}, at("2026-06-10"), place=salt, source="gp")
 
-    report = referral_split(date_from=datetime.date(2026, 5, 1), date_to=datetime.date(2026, 6, 30))
+    report = referral_split(
+        system=SystemFactory(),
+        date_from=datetime.date(2026, 5, 1),
+        date_to=datetime.date(2026, 6, 30),
+    )
 
     places = {row["place"]: row for row in report["by_place"]}
     assert places["Northbridge"]["voluntary"] == 3
@@ -97,8 +103,16 @@ def test_the_period_and_months_follow_uk_time(destinations, icc, home_from_hospi
         referred_at=datetime.datetime(2026, 3, 31, 23, 30, tzinfo=datetime.UTC),
     )  # fmt: skip
 
-    march = referral_split(date_from=datetime.date(2026, 3, 1), date_to=datetime.date(2026, 3, 31))
-    april = referral_split(date_from=datetime.date(2026, 4, 1), date_to=datetime.date(2026, 4, 30))
+    march = referral_split(
+        system=SystemFactory(),
+        date_from=datetime.date(2026, 3, 1),
+        date_to=datetime.date(2026, 3, 31),
+    )
+    april = referral_split(
+        system=SystemFactory(),
+        date_from=datetime.date(2026, 4, 1),
+        date_to=datetime.date(2026, 4, 30),
+    )
 
     assert (march["total"], april["total"]) == (0, 1)
     assert april["by_month"][0]["month"] == "2026-04"
@@ -116,14 +130,21 @@ def test_a_place_filter_keeps_only_that_places_referrals(
     )
 
     report = referral_split(
-        date_from=datetime.date(2026, 5, 1), date_to=datetime.date(2026, 5, 31), place=north
+        system=SystemFactory(),
+        date_from=datetime.date(2026, 5, 1),
+        date_to=datetime.date(2026, 5, 31),
+        place=north,
     )
 
     assert report["total"] == 1 and report["place"] == "Northbridge"
 
 
 def test_an_empty_period_gives_zeros_not_an_error():
-    report = referral_split(date_from=datetime.date(2026, 5, 1), date_to=datetime.date(2026, 5, 31))
+    report = referral_split(
+        system=SystemFactory(),
+        date_from=datetime.date(2026, 5, 1),
+        date_to=datetime.date(2026, 5, 31),
+    )
 
     assert report["total"] == 0
     assert report["percent"] == {"health": 0.0, "social_care": 0.0, "voluntary": 0.0}
@@ -140,4 +161,8 @@ def test_it_runs_as_a_fixed_handful_of_queries_however_many_referrals(
     )
 
     with django_assert_max_num_queries(5):
-        referral_split(date_from=datetime.date(2026, 1, 1), date_to=datetime.date(2026, 12, 31))
+        referral_split(
+            system=SystemFactory(),
+            date_from=datetime.date(2026, 1, 1),
+            date_to=datetime.date(2026, 12, 31),
+        )

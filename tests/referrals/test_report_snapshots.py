@@ -14,7 +14,7 @@ from referrals.reports.snapshots import (
     snapshot_report,
 )
 from referrals.tasks import nightly_reports
-from tests.factories import ReferralFactory
+from tests.factories import ReferralFactory, SystemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +26,17 @@ def test_running_a_report_twice_for_a_period_replaces_the_snapshot(icc, home_fro
     ReferralFactory(referrer=icc, service=home_from_hospital)
     with time_machine.travel("2026-11-23 10:00 +0000"):
         first = report_snapshot_refresh(
-            kind=SPLIT, date_from=D(2026, 11, 1), date_to=D(2026, 11, 30)
+            system_id=SystemFactory().pk,
+            kind=SPLIT,
+            date_from=D(2026, 11, 1),
+            date_to=D(2026, 11, 30),
         )
         ReferralFactory(referrer=icc, service=home_from_hospital)
         second = report_snapshot_refresh(
-            kind=SPLIT, date_from=D(2026, 11, 1), date_to=D(2026, 11, 30)
+            system_id=SystemFactory().pk,
+            kind=SPLIT,
+            date_from=D(2026, 11, 1),
+            date_to=D(2026, 11, 30),
         )
 
     assert ReportSnapshot.objects.count() == 1
@@ -40,7 +46,9 @@ def test_running_a_report_twice_for_a_period_replaces_the_snapshot(icc, home_fro
 
 
 def test_a_failed_report_is_recorded_and_leaves_the_old_snapshot_untouched():
-    report_snapshot_refresh(kind=SPLIT, date_from=D(2026, 11, 1), date_to=D(2026, 11, 30))
+    report_snapshot_refresh(
+        system_id=SystemFactory().pk, kind=SPLIT, date_from=D(2026, 11, 1), date_to=D(2026, 11, 30)
+    )
     before = ReportSnapshot.objects.get().data
 
     with (
@@ -50,7 +58,12 @@ def test_a_failed_report_is_recorded_and_leaves_the_old_snapshot_untouched():
         ),
         pytest.raises(RuntimeError),
     ):
-        report_snapshot_refresh(kind=SPLIT, date_from=D(2026, 11, 1), date_to=D(2026, 11, 30))
+        report_snapshot_refresh(
+            system_id=SystemFactory().pk,
+            kind=SPLIT,
+            date_from=D(2026, 11, 1),
+            date_to=D(2026, 11, 30),
+        )
 
     failed = ReportRun.objects.order_by("-started_at").first()
     assert failed.outcome == ReportRun.Outcome.FAILED and "disk full" in failed.error
@@ -58,7 +71,7 @@ def test_a_failed_report_is_recorded_and_leaves_the_old_snapshot_untouched():
 
 
 def test_the_nightly_periods_are_yesterday_month_to_date_and_year_to_date():
-    assert nightly_periods(kind=SPLIT, today=D(2026, 11, 23)) == [
+    assert nightly_periods(system_id=SystemFactory().pk, kind=SPLIT, today=D(2026, 11, 23)) == [
         (D(2026, 11, 22), D(2026, 11, 22)),
         (D(2026, 11, 1), D(2026, 11, 22)),
         (D(2026, 1, 1), D(2026, 11, 22)),
@@ -66,15 +79,17 @@ def test_the_nightly_periods_are_yesterday_month_to_date_and_year_to_date():
 
 
 def test_nights_missed_since_the_last_run_are_caught_up():
-    report_snapshot_refresh(kind=SPLIT, date_from=D(2026, 11, 18), date_to=D(2026, 11, 18))
+    report_snapshot_refresh(
+        system_id=SystemFactory().pk, kind=SPLIT, date_from=D(2026, 11, 18), date_to=D(2026, 11, 18)
+    )
 
-    periods = nightly_periods(kind=SPLIT, today=D(2026, 11, 23))
+    periods = nightly_periods(system_id=SystemFactory().pk, kind=SPLIT, today=D(2026, 11, 23))
 
     missed = [p for p in periods if p[0] == p[1] and p[0] != D(2026, 11, 22)]
     assert missed == [(D(2026, 11, 19),) * 2, (D(2026, 11, 20),) * 2, (D(2026, 11, 21),) * 2]
 
 
-def test_the_nightly_task_stores_every_report_for_every_period(settings):
+def test_the_nightly_task_stores_every_report_for_every_period(settings, system):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     from vsocare.celery import app
 
@@ -106,10 +121,15 @@ def test_a_breaches_snapshot_keeps_its_referral_ids_apart_from_its_figures(icc, 
         referrer=icc, service=home_from_hospital, urgency="emergency", override_reason="Agreed",
         referred_at=datetime.datetime(2026, 11, 10, 10, tzinfo=datetime.UTC),
     )  # fmt: skip
-    computed = remit_breaches(date_from=D(2026, 11, 1), date_to=D(2026, 11, 22))
+    computed = remit_breaches(
+        system=SystemFactory(), date_from=D(2026, 11, 1), date_to=D(2026, 11, 22)
+    )
 
     snapshot = report_snapshot_refresh(
-        kind=ReportKind.REMIT_BREACHES, date_from=D(2026, 11, 1), date_to=D(2026, 11, 22)
+        system_id=SystemFactory().pk,
+        kind=ReportKind.REMIT_BREACHES,
+        date_from=D(2026, 11, 1),
+        date_to=D(2026, 11, 22),
     )
 
     snapshot.refresh_from_db()
@@ -127,10 +147,13 @@ def test_the_migration_moves_the_ids_of_earlier_snapshots_apart_and_back(icc, ho
         referrer=icc, service=home_from_hospital, urgency="emergency",
         referred_at=datetime.datetime(2026, 11, 10, 10, tzinfo=datetime.UTC),
     )  # fmt: skip
-    whole = remit_breaches(date_from=D(2026, 11, 1), date_to=D(2026, 11, 22))
+    whole = remit_breaches(
+        system=SystemFactory(), date_from=D(2026, 11, 1), date_to=D(2026, 11, 22)
+    )
     # As a snapshot was stored before the ids moved: everything in data, no overridden count.
     old = [{k: v for k, v in row.items() if k != "overridden"} for row in whole["by_service"]]
     snapshot = ReportSnapshot.objects.create(
+        system=SystemFactory(),
         kind=ReportKind.REMIT_BREACHES, date_from=D(2026, 11, 1), date_to=D(2026, 11, 22),
         generated_at=datetime.datetime(2026, 11, 23, 2, tzinfo=datetime.UTC),
         data={**whole, "by_service": old},

@@ -5,6 +5,7 @@ import pytest
 
 from referrals.models import RemitLimitMark
 from referrals.reports.breaches import remit_breaches
+from tests.factories import SystemFactory
 from vsocare.demo import seed_demo
 from vsocare.demo_remit import seed_demo_remit_marks
 
@@ -19,7 +20,9 @@ def test_the_demo_lead_marks_a_handful_of_breaching_referrals_once(time_machine)
     seed_demo_remit_marks()  # whether or not seed_demo calls it
 
     marks = list(RemitLimitMark.objects.select_related("marked_by", "referral"))
-    report = remit_breaches(date_from=datetime.date(2025, 1, 1), date_to=TODAY.date())
+    report = remit_breaches(
+        system=SystemFactory(), date_from=datetime.date(2025, 1, 1), date_to=TODAY.date()
+    )
     breaching = {pk for row in report["by_service"] for pk in row["referral_ids"]}
 
     assert 3 <= len(marks) <= 6

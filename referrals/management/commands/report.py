@@ -5,7 +5,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from commissioning.models import Place
+from commissioning.models import Place, System
 from referrals.models import ReportKind
 from referrals.reports.snapshots import report_compute
 
@@ -35,6 +35,21 @@ def _date(option: str, raw: str) -> date:
         raise CommandError(f"{option} must be a date written YYYY-MM-DD, not {raw!r}.") from None
 
 
+def _system(name: str | None) -> System:
+    if name:
+        found = System.objects.filter(name__iexact=name.strip()).first()
+        if found is None:
+            known = ", ".join(System.objects.order_by("name").values_list("name", flat=True))
+            raise CommandError(f"No system called {name!r}. Systems: {known or 'none'}.")
+        return found
+    systems = list(System.objects.order_by("pk")[:2])
+    if len(systems) != 1:
+        raise CommandError(
+            "There is no system yet." if not systems else "Name the system with --system."
+        )
+    return systems[0]
+
+
 class Command(BaseCommand):
     help = (
         "Print a report for a period, computed as the nightly task computes it: "
@@ -46,19 +61,25 @@ class Command(BaseCommand):
         parser.add_argument("report", choices=list(KINDS))
         parser.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD")
         parser.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD")
+        parser.add_argument(
+            "--system", help="The integrated care system, by name; needed when there are several."
+        )
         parser.add_argument("--place", help="Only referrals belonging to this place.")
         parser.add_argument("--format", choices=["json", "csv"], default="json")
 
-    def handle(self, *args, report, date_from, date_to, place, format, **options):
+    def handle(self, *args, report, date_from, date_to, system, place, format, **options):
+        system_obj = _system(system)
         place_obj = None
         if place:
-            place_obj = Place.objects.filter(name__iexact=place.strip()).first()
+            places = Place.objects.filter(system=system_obj)
+            place_obj = places.filter(name__iexact=place.strip()).first()
             if place_obj is None:
-                known = ", ".join(Place.objects.order_by("name").values_list("name", flat=True))
+                known = ", ".join(places.order_by("name").values_list("name", flat=True))
                 raise CommandError(f"No place called {place!r}. Places: {known}.")
         try:
             data = report_compute(
                 kind=KINDS[report],
+                system=system_obj,
                 date_from=_date("--from", date_from),
                 date_to=_date("--to", date_to),
                 place=place_obj,
