@@ -38,24 +38,24 @@ class SystemScopedAdmin(admin.ModelAdmin):
     def formfield_for_foreignkey(
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> ModelChoiceField | None:
-        if db_field.name in RELATED_SYSTEM:
-            kwargs["queryset"] = _scoped(
-                db_field.related_model._default_manager.all(),
-                RELATED_SYSTEM[db_field.name],
-                request,
-            )
+        _limit_choices(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(
         self, db_field: ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> ModelMultipleChoiceField | None:
-        if db_field.name in RELATED_SYSTEM:
-            kwargs["queryset"] = _scoped(
-                db_field.related_model._default_manager.all(),
-                RELATED_SYSTEM[db_field.name],
-                request,
-            )
+        _limit_choices(db_field, request, kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+def _limit_choices(
+    db_field: ForeignKey[Any, Any] | ManyToManyField[Any, Any],
+    request: HttpRequest,
+    kwargs: dict[str, Any],
+) -> None:
+    if db_field.name in RELATED_SYSTEM:
+        rows = db_field.related_model._default_manager.all()
+        kwargs["queryset"] = _scoped(rows, RELATED_SYSTEM[db_field.name], request)
 
 
 def _scoped(rows: QuerySet[Any], path: str, request: HttpRequest) -> QuerySet[Any]:
