@@ -280,6 +280,6 @@ def specification_differences(
 def system_for(user: User) -> System | None:
     """The system a person works in (accounts.selectors.system_id_of), as a row: loaded with
     the signed-in user (accounts.backends)."""
-    if system_id_of(user) is None or user.organisation is None:
+    if not user.is_authenticated or user.organisation is None:
         return None
     return user.organisation.system

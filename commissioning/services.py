@@ -59,10 +59,6 @@ def _commissioner(user: User, *, system_id: int | None) -> None:
     _require(user.has_role(*COMMISSIONING_ROLES) and mine is not None and system_id == mine)
 
 
-def _system_of_service(service_id: int) -> int:
-    return int(Service.objects.values_list("organisation__system_id", flat=True).get(pk=service_id))
-
-
 def _raise_if_invalid(data: dict[str, Any]) -> None:
     errors = specification_errors(data)
     if errors:
@@ -73,7 +69,7 @@ def _raise_if_invalid(data: dict[str, Any]) -> None:
 def specification_create_draft(
     *, service: Service, user: User, **fields: Any
 ) -> ServiceSpecification:
-    _commissioner(user, system_id=_system_of_service(service.pk))
+    _commissioner(user, system_id=service.organisation.system_id)
     if not service.organisation.is_voluntary:
         raise ValidationError("Specifications are for voluntary sector services only.")
     _raise_if_invalid(fields)
@@ -98,7 +94,7 @@ def specification_update_draft(
     expected_updated_at: datetime,
     **fields: Any,
 ) -> ServiceSpecification:
-    _commissioner(user, system_id=_system_of_service(specification.service_id))
+    _commissioner(user, system_id=specification.service.organisation.system_id)
     specification = ServiceSpecification.objects.select_for_update().get(pk=specification.pk)
     if not specification.is_draft:
         raise ValidationError(
@@ -119,7 +115,7 @@ def specification_copy_as_draft(
     *, specification: ServiceSpecification, user: User
 ) -> ServiceSpecification:
     """A new draft version that starts as a copy of this one."""
-    _commissioner(user, system_id=_system_of_service(specification.service_id))
+    _commissioner(user, system_id=specification.service.organisation.system_id)
     return specification_create_draft(
         service=specification.service,
         user=user,
@@ -132,7 +128,7 @@ def specification_publish(
     *, specification: ServiceSpecification, user: User
 ) -> ServiceSpecification:
     """Make a draft the active version; the version it replaces is retired, never deleted."""
-    _commissioner(user, system_id=_system_of_service(specification.service_id))
+    _commissioner(user, system_id=specification.service.organisation.system_id)
     Service.objects.select_for_update().get(pk=specification.service_id)
     specification = ServiceSpecification.objects.get(pk=specification.pk)
     if not specification.is_draft:
@@ -153,7 +149,7 @@ def specification_publish(
 def specification_retire(
     *, specification: ServiceSpecification, user: User
 ) -> ServiceSpecification:
-    _commissioner(user, system_id=_system_of_service(specification.service_id))
+    _commissioner(user, system_id=specification.service.organisation.system_id)
     specification = ServiceSpecification.objects.select_for_update().get(pk=specification.pk)
     if specification.status != SpecificationStatus.ACTIVE:
         raise ValidationError({"status": "Only the active version can be retired."})

@@ -100,9 +100,9 @@ class _Deadline:
         return Check(True, "answered")
 
 
-def broker_check(*, url: str, timeout: float) -> Check:
+def broker_check(*, client: redis.Redis) -> Check:
     try:
-        redis_client(url=url, timeout=timeout).ping()
+        client.ping()
     except Exception as error:
         logger.error("health check: broker did not answer: %s", error)
         return Check(False, f"did not answer: {type(error).__name__}")
@@ -131,9 +131,9 @@ def worker_check(*, url: str, timeout: float) -> Check:
     return Check(True, f"{', '.join(names)} answered")
 
 
-def beat_check(*, url: str, timeout: float, stale_after: float) -> Check:
+def beat_check(*, client: redis.Redis, stale_after: float) -> Check:
     try:
-        raw = redis_client(url=url, timeout=timeout).get(BEAT_HEARTBEAT_KEY)
+        raw = client.get(BEAT_HEARTBEAT_KEY)
     except Exception as error:
         logger.error("health check: could not read beat's heartbeat: %s", error)
         return Check(False, f"heartbeat unreadable: {type(error).__name__}")
@@ -150,12 +150,17 @@ def beat_check(*, url: str, timeout: float, stale_after: float) -> Check:
 def run_checks(*, broker_url: str, timeout: float, beat_stale_after: float) -> dict[str, Check]:
     """Every check, within about `timeout` seconds in all (the database runs alongside)."""
     database = _Deadline(_probe_database, timeout=timeout)
-    broker = broker_check(url=broker_url, timeout=timeout / 2)
-    if broker.ok:
-        worker = worker_check(url=broker_url, timeout=timeout / 2)
-        beat = beat_check(url=broker_url, timeout=timeout / 2, stale_after=beat_stale_after)
-    else:
-        worker = beat = Check(False, "not checked: the broker did not answer")
+    # One connection serves the broker check and beat's heartbeat.
+    client = redis_client(url=broker_url, timeout=timeout / 2)
+    try:
+        broker = broker_check(client=client)
+        if broker.ok:
+            worker = worker_check(url=broker_url, timeout=timeout / 2)
+            beat = beat_check(client=client, stale_after=beat_stale_after)
+        else:
+            worker = beat = Check(False, "not checked: the broker did not answer")
+    finally:
+        client.close()
     return {
         "database": database.result(what="the database"),
         "broker": broker,
