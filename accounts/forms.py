@@ -13,3 +13,28 @@ class SignInForm(AuthenticationForm):
         "invalid_login": "The email address or password is not right. Check them and try again.",
         "inactive": "The email address or password is not right. Check them and try again.",
     }
+
+
+class OneTimeCodeForm(forms.Form):
+    """The 6-digit code an authenticator app shows. Spaces are dropped: some apps show
+    "123 456", and people type what they see."""
+
+    token = forms.CharField(
+        label="6-digit code",
+        max_length=20,
+        error_messages={"required": "Enter the 6-digit code your authenticator app shows."},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+    def clean_token(self) -> str:
+        token = "".join(self.cleaned_data["token"].split())
+        if not (token.isascii() and token.isdigit() and len(token) == 6):
+            raise forms.ValidationError("Enter the 6 digits your authenticator app shows.")
+        return token

@@ -1,3 +1,4 @@
+import pghistory
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -37,6 +38,13 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
 
+# Who holds which role where, and who changed it. Never the password hash, nor last_login: a
+# sign-in changes only that, so it records nothing.
+@pghistory.track(
+    fields=["email", "full_name", "role", "organisation", "job_title", "is_active"],
+    model_name="UserEvent",
+    obj_field=pghistory.ObjForeignKey(related_name="events"),
+)
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=150)

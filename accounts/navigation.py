@@ -41,6 +41,7 @@ NAVIGATION = (
     NavItem("Frameworks", "framework_list", (Role.COMMISSIONER, Role.ADMINISTRATOR)),
     NavItem("Specifications", "specification_list", (Role.COMMISSIONER, Role.ADMINISTRATOR)),
     NavItem("Users", "user_list", (Role.ADMINISTRATOR,)),
+    NavItem("Access log", "access_log", (Role.ADMINISTRATOR,)),
     NavItem("Django admin", "admin:index", (Role.ADMINISTRATOR,)),
 )
 

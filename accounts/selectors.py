@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role, User
 
@@ -46,3 +47,11 @@ def colleagues_of(user: User) -> QuerySet[User]:
     return User.objects.filter(organisation_id=user.organisation_id, is_active=True).order_by(
         "role", "full_name"
     )
+
+
+def two_factor_device_of(user: User) -> TOTPDevice | None:
+    """The authenticator a person has set up (a confirmed device), or None if they have not."""
+    device: TOTPDevice | None = (
+        TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    )
+    return device

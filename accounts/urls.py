@@ -5,10 +5,12 @@ from accounts import views
 
 urlpatterns = [
     path("sign-in/", views.SignInView.as_view(), name="login"),
+    path("sign-in/two-factor/", views.two_factor_verify, name="two_factor_verify"),
+    path("sign-in/two-factor/set-up/", views.two_factor_enrol, name="two_factor_enrol"),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "account/password/",
-        auth_views.PasswordChangeView.as_view(),
+        views.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(

@@ -1,12 +1,21 @@
+import django_otp
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.forms import SignInForm
+from accounts import services
+from accounts.forms import OneTimeCodeForm, SignInForm
 from accounts.models import Role
 from accounts.permissions import role_required
-from accounts.selectors import users_visible_to
+from accounts.selectors import two_factor_device_of, users_visible_to
+from accounts.two_factor import key_in_groups, qr_code_svg
+from core.forms import add_service_errors
 
 
 class SignInView(auth_views.LoginView):
@@ -15,7 +24,82 @@ class SignInView(auth_views.LoginView):
     extra_context = {"failure_limit": settings.AXES_FAILURE_LIMIT}
 
 
+class PasswordChangeView(auth_views.PasswordChangeView):
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "two_factor_device": two_factor_device_of(self.request.user),
+        }
+
+
 @role_required(Role.ADMINISTRATOR)
 def user_list(request):
     page = Paginator(users_visible_to(request.user), 50).get_page(request.GET.get("page"))
     return render(request, "accounts/user_list.html", {"page": page})
+
+
+@sensitive_post_parameters("token")
+@never_cache
+@login_required
+def two_factor_verify(request):
+    """The second step of signing in: a code from the person's authenticator."""
+    if not settings.TWO_FACTOR_REQUIRED or request.user.is_verified():
+        return redirect(_next_page(request))
+    if two_factor_device_of(request.user) is None:
+        return _same_query(request, "two_factor_enrol")
+    form = OneTimeCodeForm(request.POST or None)
+    if form.is_valid():
+        try:
+            device = services.two_factor_verify(user=request.user, token=form.cleaned_data["token"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return _signed_in(request, device)
+    return render(request, "registration/two_factor_verify.html", _context(request, form))
+
+
+@sensitive_post_parameters("token")
+@never_cache
+@login_required
+def two_factor_enrol(request):
+    """Setting up an authenticator, for a person who has none, before their first page."""
+    if not settings.TWO_FACTOR_REQUIRED or request.user.is_verified():
+        return redirect(_next_page(request))
+    if two_factor_device_of(request.user) is not None:
+        return _same_query(request, "two_factor_verify")
+    form = OneTimeCodeForm(request.POST or None)
+    if form.is_valid():
+        try:
+            device = services.two_factor_enrol(user=request.user, token=form.cleaned_data["token"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return _signed_in(request, device)
+    device = services.two_factor_enrolment_start(user=request.user)
+    context = {**_context(request, form), "qr_code": qr_code_svg(device)}
+    context["key"] = key_in_groups(device)
+    return render(request, "registration/two_factor_enrol.html", context)
+
+
+def _signed_in(request, device):
+    django_otp.login(request, device)
+    # A new session key for the now fully signed-in session, as after the password.
+    request.session.cycle_key()
+    return redirect(_next_page(request))
+
+
+def _next_page(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def _same_query(request, url_name):
+    query = request.GET.urlencode()
+    return redirect(resolve_url(url_name) + (f"?{query}" if query else ""))
+
+
+def _context(request, form):
+    return {"form": form, "next": _next_page(request)}

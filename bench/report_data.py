@@ -28,7 +28,7 @@ from commissioning.models import (
     System,
 )
 from core.dates import day_start
-from referrals.models import Concern, Patient, Referral, RemitLimitMark
+from referrals.models import Concern, Consent, Patient, Referral, RemitLimitMark
 
 COMMISSIONER = "bench.commissioner@example.org"
 PLACES = ["Northbridge", "Eastmoor", "Westfell", "Southholme", "Ashby Vale"]
@@ -306,8 +306,7 @@ def _status_case() -> str:
 
 _PATIENTS_SQL = """
 INSERT INTO {patient} (nhs_number, given_name, family_name, date_of_birth, postcode,
-                       lives_alone, is_carer, is_cared_for, consent_to_share,
-                       consent_recorded_on, created_at, updated_at)
+                       lives_alone, is_carer, is_cared_for, created_at, updated_at)
 SELECT n.nhs_number,
        (ARRAY['Edna','Albert','Margaret','Harold','Joan','Stanley','Doris','Frank','Irene'])
            [1 + i %% 9],
@@ -315,9 +314,7 @@ SELECT n.nhs_number,
            [1 + (i / 9) %% 9],
        %(born_from)s::date + (i::bigint * 7919 %% 12775)::int,
        'LA' || (1 + i %% 23) || ' ' || (i %% 10) || chr(65 + i %% 26) || chr(65 + (i / 26) %% 26),
-       i %% 3 = 0, i %% 11 = 0, i %% 4 = 0, i %% 5 <> 0,
-       CASE WHEN i %% 5 <> 0 THEN %(today)s::date - (i %% 700) END,
-       %(now)s, %(now)s
+       i %% 3 = 0, i %% 11 = 0, i %% 4 = 0, %(now)s, %(now)s
 FROM generate_series(0, %(patients)s - 1) i
 -- core.nhs.synthetic_nhs_number in SQL: of the serials 2i and 2i+1 in the 999 range, the
 -- first with a modulus 11 check digit (weights 10..2; 11 means 0, 10 means no such number).
@@ -333,6 +330,13 @@ CROSS JOIN LATERAL (
     ORDER BY v.serial
     LIMIT 1
 ) n
+"""
+
+# Every patient gave consent, on a day in the last two years: their voluntary referrals rest on it.
+_CONSENTS_SQL = """
+INSERT INTO {consent} (patient_id, decision, method, decided_on, note, recorded_at)
+SELECT id, 'given', 'in_person', %(today)s::date - (id %% 700)::int, '', %(now)s
+FROM {patient} ORDER BY id
 """
 
 # One chunk of referrals into an unlogged staging table: every random draw first (OFFSET 0
@@ -505,8 +509,10 @@ _COLUMNS = (
     "remit_reasons, override_reason, interim_cover_for_id"
 )
 _INSERT_SQL = f"""
-INSERT INTO {{referral}} ({_COLUMNS}, created_at, updated_at, created_by_id, version)
-SELECT {_COLUMNS}, referred_at,
+INSERT INTO {{referral}} ({_COLUMNS}, lawful_basis, created_at, updated_at, created_by_id,
+                         version)
+SELECT {_COLUMNS}, CASE WHEN destination_sector = 'voluntary' THEN 'consent' ELSE '' END,
+       referred_at,
        greatest(referred_at, decided_at, first_contact_at, closed_at, withdrawn_at),
        referrer_id, 1
 FROM bench_stage
@@ -607,6 +613,7 @@ def referrals_generate(*, rows: int, today: date, world: dict, say=print) -> dic
     patients = min(max(rows // 2, 1), MAX_PATIENTS)
     tables = {
         "patient": Patient._meta.db_table,
+        "consent": Consent._meta.db_table,
         "referral": Referral._meta.db_table,
         "concern": Concern._meta.db_table,
         "mark": RemitLimitMark._meta.db_table,
@@ -636,6 +643,7 @@ def referrals_generate(*, rows: int, today: date, world: dict, say=print) -> dic
             _PATIENTS_SQL.format(**tables),
             {"patients": patients, "born_from": date(1926, 1, 1), "today": today, "now": now},
         )
+        cursor.execute(_CONSENTS_SQL.format(**tables), {"today": today, "now": now})
         cursor.execute(f"SELECT min(id) FROM {tables['patient']}")
         patient_min = cursor.fetchone()[0]
         seconds["patients"] = time.perf_counter() - started

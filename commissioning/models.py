@@ -1,5 +1,6 @@
 import uuid
 
+import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
@@ -99,6 +100,9 @@ class Neighbourhood(models.Model):
         return self.name
 
 
+# Every change to these four is kept with who made it (pghistory.middleware), and shown on the
+# record's page: a lapsed DBS check or a remit changed after a referral must be traceable.
+@pghistory.track()
 class Organisation(AuditedModel):
     # The id it is published and imported under in Open Referral (HSDS) data.
     hsds_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -154,6 +158,7 @@ class Organisation(AuditedModel):
         return self.sector == Sector.VOLUNTARY
 
 
+@pghistory.track()
 class Service(AuditedModel):
     hsds_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organisation = models.ForeignKey(
@@ -196,6 +201,7 @@ class Service(AuditedModel):
         return f"{self.name} ({self.organisation.name})"
 
 
+@pghistory.track()
 class CommissioningFramework(AuditedModel):
     system = models.ForeignKey(System, on_delete=models.PROTECT, related_name="frameworks")
     name = models.CharField(max_length=200)
@@ -242,6 +248,7 @@ SPECIFICATION_FIELDS = (
 )
 
 
+@pghistory.track()
 class ServiceSpecification(AuditedModel):
     """One version of what a voluntary service is commissioned to do.
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from commissioning import selectors, selectors_directory, services
 from commissioning.filters import OrganisationFilter
 from commissioning.forms import DirectorySearchForm, ListingForm, ServiceListingForm
+from commissioning.selectors_history import commissioning_record_history
 from commissioning.services import LISTING_FIELDS
 from core.conflicts import EditConflict
 
@@ -35,6 +36,7 @@ def organisation_detail(request, pk):
             "warnings": selectors.organisation_warnings(organisation, today=today),
             "services": organisation.services.order_by("name"),
             "can_edit": selectors.organisation_listing_editable_by(request.user, organisation),
+            "history": commissioning_record_history(record=organisation),
         },
     )
 
@@ -116,6 +118,7 @@ def service_detail(request, pk):
             "can_edit": selectors.organisation_listing_editable_by(
                 request.user, service.organisation
             ),
+            "history": commissioning_record_history(record=service),
         },
     )
 

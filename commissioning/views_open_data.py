@@ -14,7 +14,10 @@ def directory_services_json(request):
         page, per_page = export.page_request_parse(
             page=request.GET.get("page"), per_page=request.GET.get("per_page")
         )
-        response = JsonResponse(export.directory_export_page(page=page, per_page=per_page))
+        system_id = export.system_request_parse(system=request.GET.get("system"))
+        response = JsonResponse(
+            export.directory_export_page(page=page, per_page=per_page, system_id=system_id)
+        )
     except export.BadPageRequest as error:
         response = JsonResponse({"error": str(error)}, status=400)
     except export.PageNotFound as error:

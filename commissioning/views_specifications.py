@@ -14,6 +14,7 @@ from commissioning.codes import SpecificationStatus
 from commissioning.forms import FrameworkForm, SpecificationForm
 from commissioning.models import SPECIFICATION_FIELDS, CommissioningFramework
 from commissioning.selectors import COMMISSIONING_ROLES
+from commissioning.selectors_history import commissioning_record_history
 from core.conflicts import EditConflict
 from core.forms import add_service_errors
 
@@ -31,7 +32,11 @@ def framework_detail(request, pk):
     return render(
         request,
         "commissioning/framework_detail.html",
-        {"framework": framework, "specifications": specifications},
+        {
+            "framework": framework,
+            "specifications": specifications,
+            "history": commissioning_record_history(record=framework),
+        },
     )
 
 
@@ -83,6 +88,7 @@ def specification_list(request):
 @login_required
 def specification_detail(request, pk):
     specification = selectors.get_specification_for_user(request.user, pk)
+    show_funding = selectors.funding_visible_to(request.user, specification)
     return render(
         request,
         "commissioning/specification_detail.html",
@@ -92,8 +98,12 @@ def specification_detail(request, pk):
             "versions": selectors.specifications_visible_to(request.user).filter(
                 service=specification.service
             ),
-            "show_funding": selectors.funding_visible_to(request.user, specification),
+            "show_funding": show_funding,
             "can_change": request.user.has_role(*COMMISSIONING_ROLES),
+            # Whoever may not see the funding may not see what it was either.
+            "history": commissioning_record_history(
+                record=specification, hidden=() if show_funding else ("funding_gbp",)
+            ),
         },
     )
 

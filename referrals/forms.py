@@ -15,7 +15,11 @@ from commissioning.selectors import places_visible_to
 from core.widgets import DateInput
 from referrals.models import (
     ACKNOWLEDGE_WITHIN,
+    CHOSEN_BASES,
+    CHOSEN_METHODS,
     ConcernSeverity,
+    ConsentDecision,
+    LawfulBasis,
     Referral,
     ReferralSource,
     ReferralStatus,
@@ -50,19 +54,20 @@ class NhsNumberField(forms.CharField):
 
 
 class PatientDetailsForm(forms.Form):
-    """A new patient's details; ignored when the NHS number finds an existing patient."""
+    """A new patient's details, ignored when the NHS number finds an existing patient; the
+    date of birth also confirms an existing patient the referrer has not referred before."""
 
     given_name = forms.CharField(max_length=100, required=False)
     family_name = forms.CharField(max_length=100, required=False)
-    date_of_birth = forms.DateField(required=False, widget=DateInput())
+    date_of_birth = forms.DateField(
+        required=False,
+        widget=DateInput(),
+        help_text="Confirms who the patient is. Needed unless your team has referred them before.",
+    )
     postcode = forms.CharField(max_length=8, required=False)
     lives_alone = forms.BooleanField(required=False)
     is_carer = forms.BooleanField(label="Is a carer", required=False)
     is_cared_for = forms.BooleanField(label="Is cared for", required=False)
-    consent_to_share = forms.BooleanField(
-        label="The patient consents to their details being shared with the organisation",
-        required=False,
-    )
 
     def clean_date_of_birth(self):
         born = self.cleaned_data.get("date_of_birth")
@@ -131,6 +136,25 @@ class ReferralForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )
+    lawful_basis = forms.ChoiceField(
+        label="Sharing the patient's details rests on",
+        choices=CHOSEN_BASES,
+        initial=LawfulBasis.CONSENT,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text="Needed for a voluntary organisation. Health and social care receive the "
+        "details for direct care.",
+    )
+    consent_method = forms.ChoiceField(
+        label="How the patient agreed today",
+        choices=[("", "Consent already on record"), *CHOSEN_METHODS],
+        required=False,
+    )
+    lawful_basis_reason = forms.CharField(
+        label="Why the details are shared without consent",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -171,6 +195,25 @@ class ReferralForm(forms.Form):
             else:
                 cleaned["interim_cover_for_pk"] = pk
         return cleaned
+
+
+class ConsentForm(forms.Form):
+    """A patient's decision about sharing, recorded from a referral's page."""
+
+    decision = forms.ChoiceField(
+        choices=ConsentDecision.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose whether the patient gave or withdrew consent."},
+    )
+    method = forms.ChoiceField(
+        label="How",
+        choices=[("", "Choose…"), *CHOSEN_METHODS],
+        error_messages={"required": "Say how the patient told you."},
+    )
+    decided_on = forms.DateField(
+        label="On", widget=DateInput(), error_messages={"required": "Give the date."}
+    )
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
 class DecisionForm(forms.Form):

@@ -1,11 +1,13 @@
 from datetime import timedelta
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from commissioning.codes import Urgency
 from commissioning.models import (
@@ -59,26 +61,12 @@ class Patient(AuditedModel):
     lives_alone = models.BooleanField(default=False)
     is_carer = models.BooleanField("is a carer", default=False)
     is_cared_for = models.BooleanField("is cared for", default=False)
-    consent_to_share = models.BooleanField(default=False)
-    consent_recorded_on = models.DateField(null=True, blank=True)
-    consent_recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
 
     class Meta:
         ordering = ["family_name", "given_name"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(nhs_number__regex=r"^[0-9]{10}$"), name="patient_nhs_number_ten_digits"
-            ),
-            # Consent to share is only worth anything if we know when it was given.
-            models.CheckConstraint(
-                condition=Q(consent_to_share=False) | Q(consent_recorded_on__isnull=False),
-                name="patient_consent_has_a_date",
             ),
         ]
 
@@ -89,6 +77,90 @@ class Patient(AuditedModel):
     def nhs_number_display(self) -> str:
         """As NHS staff read it aloud: 999 123 4567."""
         return f"{self.nhs_number[:3]} {self.nhs_number[3:6]} {self.nhs_number[6:]}"
+
+
+class ConsentDecision(models.TextChoices):
+    GIVEN = "given", "Consent given"
+    WITHDRAWN = "withdrawn", "Consent withdrawn"
+
+
+class ConsentMethod(models.TextChoices):
+    IN_PERSON = "in_person", "Said in person"
+    PHONE = "phone", "Said by phone or video"
+    WRITTEN = "written", "In writing"
+    # Someone with lasting power of attorney for health and welfare, or a court-appointed deputy,
+    # decides for a patient who lacks the capacity to.
+    REPRESENTATIVE = "representative", "By an attorney or deputy for the patient"
+    # Only for consent carried over from before VSO Care recorded how it was given.
+    NOT_RECORDED = "not_recorded", "Not recorded"
+
+
+@pgtrigger.register(
+    # A decision recorded is evidence of what the patient said: a change is a new decision.
+    pgtrigger.Protect(name="consent_no_update", operation=pgtrigger.Update),
+    pgtrigger.Protect(name="consent_no_delete", operation=pgtrigger.Delete),
+)
+class Consent(models.Model):
+    """One decision by a patient about sharing their details with the organisations they are
+    referred to: given or withdrawn, when, how, and who recorded it. Never changed: a new
+    decision is a new row, and the latest decision is the one in force (consent_in_force)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    decision = models.CharField(max_length=10, choices=ConsentDecision.choices)
+    method = models.CharField("how", max_length=16, choices=ConsentMethod.choices)
+    decided_on = models.DateField("on")
+    note = models.TextField(blank=True)
+    # Empty only for consent carried over from before VSO Care kept these records.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_by_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-decided_on", "-recorded_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["patient", "-decided_on", "-recorded_at"], name="consent_patient_latest"
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision__in=ConsentDecision.values), name="consent_decision_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=ConsentMethod.values), name="consent_method_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} on {self.decided_on:%d %b %Y}"
+
+
+class LawfulBasis(models.TextChoices):
+    """Why a referral may share the patient's details with the organisation it goes to. A
+    voluntary organisation needs one; health and social care receive for direct care."""
+
+    CONSENT = "consent", "The patient's consent"
+    SAFEGUARDING = "safeguarding", "Safeguarding an adult at risk"
+    VITAL_INTERESTS = "vital_interests", "Vital interests: a risk to life or of serious harm"
+    BEST_INTERESTS = "best_interests", "Best interests of a patient who lacks capacity"
+    # Referrals made before VSO Care recorded a basis; never chosen for a new referral.
+    NOT_RECORDED = "not_recorded", "Not recorded"
+
+
+# What a person may choose: NOT_RECORDED marks only what was carried over from before.
+CHOSEN_METHODS = [(v, label) for v, label in ConsentMethod.choices if v != "not_recorded"]
+CHOSEN_BASES = [(v, label) for v, label in LawfulBasis.choices if v != "not_recorded"]
+
+# The bases that share without consent, each to be explained in writing.
+BASES_WITHOUT_CONSENT = (
+    LawfulBasis.SAFEGUARDING,
+    LawfulBasis.VITAL_INTERESTS,
+    LawfulBasis.BEST_INTERESTS,
+)
 
 
 def code_array() -> ArrayField:
@@ -159,6 +231,9 @@ class Referral(AuditedModel):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="interim_cover"
     )
 
+    lawful_basis = models.CharField(max_length=16, choices=LawfulBasis.choices, blank=True)
+    lawful_basis_reason = models.TextField("why without consent", blank=True)
+
     out_of_remit = models.BooleanField(default=False)
     remit_reasons = models.JSONField(default=list, blank=True)
     override_reason = models.TextField(blank=True)
@@ -201,6 +276,19 @@ class Referral(AuditedModel):
                 condition=Q(interim_cover_for__isnull=True)
                 | Q(destination_sector=Sector.VOLUNTARY),
                 name="referral_only_voluntary_covers",
+            ),
+            models.CheckConstraint(
+                condition=Q(lawful_basis="") | Q(lawful_basis__in=LawfulBasis.values),
+                name="referral_lawful_basis_valid",
+            ),
+            # Sharing with a voluntary organisation rests on consent or on a recorded reason.
+            models.CheckConstraint(
+                condition=~Q(destination_sector=Sector.VOLUNTARY) | ~Q(lawful_basis=""),
+                name="referral_voluntary_has_lawful_basis",
+            ),
+            models.CheckConstraint(
+                condition=~Q(lawful_basis__in=BASES_WITHOUT_CONSENT) | ~Q(lawful_basis_reason=""),
+                name="referral_basis_without_consent_explained",
             ),
             # An out-of-remit referral is only sent with a written reason, which reports show.
             models.CheckConstraint(
@@ -420,3 +508,71 @@ class ReportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.date_from} to {self.date_to}: {self.outcome}"
+
+
+class AccessKind(models.TextChoices):
+    REFERRAL_VIEW = "referral_view", "Opened the referral"
+    LOOKUP = "lookup", "Looked up by NHS number"
+    LOOKUP_CONFIRMED = "lookup_confirmed", "Confirmed by NHS number and date of birth"
+    LOOKUP_NOT_MATCHED = "lookup_not_matched", "NHS number and date of birth did not match"
+    EXPORT = "export", "Exported"
+
+
+LOOKUP_KINDS = (AccessKind.LOOKUP, AccessKind.LOOKUP_CONFIRMED, AccessKind.LOOKUP_NOT_MATCHED)
+
+
+@pgtrigger.register(
+    # Append-only: what someone looked at is evidence, so the database refuses to change it.
+    pgtrigger.Protect(name="access_record_no_update", operation=pgtrigger.Update),
+    # Rows go only by the retention prune (referrals.services_access.access_records_prune),
+    # which lifts this trigger for its one DELETE.
+    pgtrigger.Protect(name="access_record_no_delete", operation=pgtrigger.Delete),
+)
+class AccessRecord(models.Model):
+    """One person opening a patient's record, looking one up or exporting it: who looked, when,
+    for a subject access request. Written by referrals.services_access, never changed."""
+
+    at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The user's organisation and system at the time: people move, the record should not.
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # What an administrator's "who looked" page is scoped by.
+    system = models.ForeignKey(
+        System, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="access_records"
+    )
+    referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.PROTECT, related_name="access_records"
+    )
+    kind = models.CharField(max_length=24, choices=AccessKind.choices)
+    # What was typed, for a lookup that matched nobody.
+    nhs_number = models.CharField("NHS number", max_length=10, blank=True)
+    # Which export, for instance.
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [
+            models.Index(fields=["patient", "at"], name="access_record_patient_at"),
+            models.Index(fields=["user", "at"], name="access_record_user_at"),
+            # A subject access request also finds the lookups of the number that matched nobody.
+            models.Index(
+                fields=["nhs_number", "at"],
+                condition=~Q(nhs_number=""),
+                name="access_record_typed_number_at",
+            ),
+            # The nightly prune deletes by age over an append-only table.
+            BrinIndex(fields=["at"], name="access_record_at_brin"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=AccessKind.values), name="access_record_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by user {self.user_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -3,6 +3,7 @@
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
@@ -56,6 +57,17 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
     return referrals.none()
 
 
+# Those who care for patients: the referrer's side and the organisation a referral went to.
+IDENTITY_ROLES = (Role.ICC, *VSO_ROLES)
+
+
+def identity_visible_to(user: User) -> bool:
+    """Whether this person may see who a patient is (name, NHS number, date of birth, postcode)
+    on the referrals they can see. Commissioning is a secondary use of the data: commissioners
+    see references, dates, services, urgency, status and needs, never a direct identifier."""
+    return user.has_role(*IDENTITY_ROLES)
+
+
 def referrer_team(user: User) -> Q:
     """The referrer's side of a referral: the ICC who made it, and the team (organisation) it was
     made from, which follows it up when the referrer is away."""
@@ -100,8 +112,8 @@ def get_referral_for_user(user: User, pk: int, *, action: str | None = None) -> 
 
 
 def patients_visible_to(user: User) -> QuerySet[Patient]:
-    """A patient is visible to whoever may see one of their referrals; referrers may also
-    look any patient up by NHS number to avoid registering them twice (see the intake)."""
+    """A patient is visible to whoever may see one of their referrals. Anyone else finds a
+    patient only by NHS number and date of birth together (patient_match)."""
     if not user.is_authenticated:
         return Patient.objects.none()
     return Patient.objects.filter(pk__in=referrals_visible_to(user).values("patient_id")).distinct()
@@ -110,46 +122,100 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
 DUPLICATE_WINDOW = timedelta(days=30)
 
 
-def patient_by_nhs_number(user: User, nhs_number: str) -> Patient | None:
-    """Referrers may find any patient by their exact NHS number, so that nobody is registered
-    twice; browsing patients by name is limited to those they can already see."""
+class Match(StrEnum):
+    KNOWN = "known"  # the patient has a referral this person can see
+    CONFIRMED = "confirmed"  # NHS number and date of birth match one patient
+    ASK_DATE_OF_BIRTH = "ask_date_of_birth"  # nothing shown until the second identifier
+    NOT_MATCHED = "not_matched"  # the number is known, with another date of birth
+    NEW = "new"  # no patient has this NHS number
+
+
+@dataclass(frozen=True)
+class PatientMatch:
+    match: Match
+    patient: Patient | None = None
+
+    @property
+    def shows_identity(self) -> bool:
+        return self.match in (Match.KNOWN, Match.CONFIRMED)
+
+
+def patient_match(
+    *, user: User, nhs_number: str, date_of_birth: date | None
+) -> tuple[PatientMatch, Patient | None]:
+    """What this NHS number and date of birth tell this referrer, and the patient the number
+    belongs to. The details are theirs to see (`PatientMatch.patient`) only when the patient
+    already has a referral they can see, or when both identifiers match one record, as NHS
+    demographic checks ask; the second value is for the access log and the intake, never for
+    showing. Reads only: referrals.services_identity logs and limits lookups."""
     if not user.has_role(Role.ICC):
-        return None
-    return Patient.objects.filter(nhs_number=nhs_number).first()
+        return PatientMatch(Match.ASK_DATE_OF_BIRTH), None
+    patient = Patient.objects.filter(nhs_number=nhs_number).first()
+    if patient is None:
+        return PatientMatch(Match.NEW if date_of_birth else Match.ASK_DATE_OF_BIRTH), None
+    if patients_visible_to(user).filter(pk=patient.pk).exists():
+        return PatientMatch(Match.KNOWN, patient), patient
+    if date_of_birth is None:
+        return PatientMatch(Match.ASK_DATE_OF_BIRTH), patient
+    if patient.date_of_birth == date_of_birth:
+        return PatientMatch(Match.CONFIRMED, patient), patient
+    return PatientMatch(Match.NOT_MATCHED), patient
 
 
 def patients_matching(user: User, text: str, *, limit: int = 8) -> list[Patient]:
+    """The referrer's own patients (those with a referral they can see) whose NHS number or
+    name starts as typed: a pick list, never a search of everyone."""
     text = text.strip()
     if len(text) < 2:
         return []
+    visible = patients_visible_to(user)
     digits = text.replace(" ", "")
     if digits.isdigit():
-        found = patient_by_nhs_number(user, digits) if len(digits) == 10 else None
-        return [found] if found else []
-    visible = patients_visible_to(user)
+        return list(visible.filter(nhs_number=digits)) if len(digits) == 10 else []
     for word in text.split():
         visible = visible.filter(Q(given_name__istartswith=word) | Q(family_name__istartswith=word))
     return list(visible.order_by("family_name", "given_name")[:limit])
 
 
+@dataclass(frozen=True)
+class Overlap:
+    """An open referral for the same need. Its details (`referral`) only for someone who may
+    see that referral; anyone else learns that it exists, for which need and since when."""
+
+    needs: list[str]
+    since: datetime
+    referral: Referral | None
+
+
 def overlapping_referrals(
-    *, patient: Patient, needs: list[str], now: datetime | None = None
-) -> list[Referral]:
+    *, user: User, patient: Patient, needs: list[str], now: datetime | None = None
+) -> list[Overlap]:
     """Open referrals for the same patient with a need in common, made in the last 30 days,
     to any organisation: the warning that stops two agencies turning up at the house."""
     now = now or timezone.now()
     if not needs:
         return []
-    return list(
+    referrals = (
         Referral.objects.filter(
             patient=patient,
             status__in=OPEN_STATUSES,
             referred_at__gte=now - DUPLICATE_WINDOW,
             needs__overlap=needs,
         )
+        .annotate(
+            visible=Exists(referrals_visible_to(user).filter(pk=OuterRef("pk"))),
+        )
         .select_related("organisation", "service")
         .order_by("-referred_at")
     )
+    return [
+        Overlap(
+            needs=[code for code in referral.needs if code in needs],
+            since=referral.referred_at,
+            referral=referral if referral.visible else None,
+        )
+        for referral in referrals
+    ]
 
 
 @dataclass
@@ -157,7 +223,7 @@ class RemitPreview:
     """What the intake form shows beside itself as it is filled in."""
 
     check: RemitCheck | None = None
-    overlaps: list[Referral] = field(default_factory=list)
+    overlaps: list[Overlap] = field(default_factory=list)
 
 
 def remit_preview(
@@ -174,10 +240,15 @@ def remit_preview(
 ) -> RemitPreview:
     """The live remit check of a referral being written (with the capacity left this month), and
     the patient's open referrals for the same need. Works on whatever is filled in so far: the
-    check needs a voluntary service and an urgency, the overlap warning an NHS number and a
-    need. A patient VSO Care knows is judged by their recorded date of birth."""
+    check needs a voluntary service and an urgency, the overlap warning a patient the referrer
+    may see (patient_match) and a need. A patient VSO Care knows is judged by their recorded
+    date of birth."""
     preview = RemitPreview()
-    patient = patient_by_nhs_number(user, nhs_number) if nhs_number else None
+    patient = None
+    if nhs_number:
+        patient = patient_match(user=user, nhs_number=nhs_number, date_of_birth=date_of_birth)[
+            0
+        ].patient
     if destination_sector == Sector.VOLUNTARY and service is not None and urgency:
         born = patient.date_of_birth if patient else date_of_birth
         preview.check = service_remit_check(
@@ -188,7 +259,7 @@ def remit_preview(
             on_date=today,
         )
     if patient is not None and needs:
-        preview.overlaps = overlapping_referrals(patient=patient, needs=needs)
+        preview.overlaps = overlapping_referrals(user=user, patient=patient, needs=needs)
     return preview
 
 

@@ -17,15 +17,26 @@ from commissioning.validation import known_need_codes, unknown_codes
 from core.conflicts import EditConflict
 from core.dates import age_on
 from referrals.models import (
+    BASES_WITHOUT_CONSENT,
+    CHOSEN_BASES,
     OPEN_STATUSES,
+    AccessKind,
+    ConsentDecision,
+    LawfulBasis,
     Patient,
     Referral,
     ReferralStatus,
 )
 from referrals.selectors import (
+    Match,
+    patient_match,
     referral_actions_for,
     referrals_visible_to,
 )
+from referrals.selectors_consent import consent_is_given
+from referrals.services_access import access_record
+from referrals.services_consent import consent_write
+from referrals.services_identity import LookupLimitReached, lookup_limit_check
 
 S = ReferralStatus
 
@@ -51,6 +62,8 @@ def _intake_errors(
     statutory_declined_by: Organisation | None,
     statutory_decline_reason: str,
     interim_cover_for: Referral | None,
+    lawful_basis: str,
+    lawful_basis_reason: str,
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
@@ -90,7 +103,43 @@ def _intake_errors(
             add("interim_cover_for", f"{interim_cover_for.reference} is not a statutory referral.")
         if not interim_cover_for.is_open:
             add("interim_cover_for", f"{interim_cover_for.reference} is no longer waiting.")
+    for field, message in _lawful_basis_errors(
+        patient=patient,
+        destination_sector=destination_sector,
+        lawful_basis=lawful_basis,
+        lawful_basis_reason=lawful_basis_reason,
+    ):
+        add(field, message)
     return errors
+
+
+NEEDS_A_BASIS = (
+    "A voluntary organisation receives the patient's details only with their consent or "
+    "another lawful basis: choose one."
+)
+NO_CONSENT_HELD = (
+    "VSO Care holds no consent from this patient: say how they agreed, or choose another "
+    "lawful basis."
+)
+
+
+def _lawful_basis_errors(
+    *, patient: Patient, destination_sector: str, lawful_basis: str, lawful_basis_reason: str
+) -> list[tuple[str, str]]:
+    """Sharing a patient's details with a voluntary organisation rests on their consent in
+    force, or on a basis without consent written out (safeguarding, vital or best interests).
+    Health and social care receive for direct care, and need neither."""
+    if lawful_basis not in dict(CHOSEN_BASES) and lawful_basis != "":
+        return [("lawful_basis", "Choose the lawful basis for sharing the patient's details.")]
+    if lawful_basis == "":
+        if destination_sector == Sector.VOLUNTARY:
+            return [("lawful_basis", NEEDS_A_BASIS)]
+        return []
+    if lawful_basis == LawfulBasis.CONSENT and not consent_is_given(patient=patient):
+        return [("consent_method", NO_CONSENT_HELD)]
+    if lawful_basis in BASES_WITHOUT_CONSENT and not lawful_basis_reason.strip():
+        return [("lawful_basis_reason", "Say why the details are shared without consent.")]
+    return []
 
 
 @dataclass(frozen=True)
@@ -105,13 +154,20 @@ class NewPatientDetails:
     lives_alone: bool = False
     is_carer: bool = False
     is_cared_for: bool = False
-    consent_to_share: bool = False
 
 
 NEW_PATIENT_NEEDS = ("given_name", "family_name", "date_of_birth", "postcode")
 
 
-@transaction.atomic
+ASK_DATE_OF_BIRTH = {
+    "date_of_birth": "Enter the patient's date of birth too: it confirms who they are."
+}
+DOES_NOT_MATCH = {
+    "date_of_birth": "This NHS number and date of birth do not belong to the same patient. "
+    "Check both against the patient's record."
+}
+
+
 def referral_intake(
     *,
     user: User,
@@ -130,40 +186,88 @@ def referral_intake(
     statutory_declined_by: Organisation | None = None,
     statutory_decline_reason: str = "",
     override_reason: str = "",
+    lawful_basis: str = "",
+    lawful_basis_reason: str = "",
+    consent_method: str = "",
 ) -> Referral:
-    """The intake form, in one transaction: find the patient by NHS number, or register them
-    from the details given, and log the referral. Errors name the form's fields."""
-    patient = Patient.objects.filter(nhs_number=nhs_number).first()
-    if patient is None:
-        missing = [name for name in NEW_PATIENT_NEEDS if not getattr(details, name)]
-        if missing:
-            raise ValidationError(dict.fromkeys(missing, "Needed for a patient new to VSO Care."))
-    interim = None
-    if interim_cover_for_pk:
-        interim = referrals_visible_to(user).filter(pk=interim_cover_for_pk).first()
-        if interim is None:
-            raise ValidationError(
-                {"interim_cover_for": "No referral with that reference that you can see."}
-            )
-    if patient is None:
-        patient, _ = patient_get_or_register(nhs_number=nhs_number, user=user, **asdict(details))
-    return referral_create(
-        patient=patient,
-        referrer=user,
-        source=source,
-        destination_sector=destination_sector,
-        organisation=organisation,
-        service=service,
-        needs=needs,
-        activities=activities,
-        urgency=urgency,
-        reason=reason,
-        place=place,
-        statutory_declined_by=statutory_declined_by,
-        statutory_decline_reason=statutory_decline_reason,
-        interim_cover_for=interim,
-        override_reason=override_reason,
+    """The intake form: find the patient by NHS number, or register them from the details
+    given, and log the referral, in one transaction. Errors name the form's fields.
+
+    A patient with no referral this person can see is only referred with their date of birth
+    as well, matching the record: otherwise the referral page would show anyone's name for a
+    guessed number. A mismatch is logged and counts towards the lookup limit, as a lookup does.
+    """
+    found, patient = patient_match(
+        user=user, nhs_number=nhs_number, date_of_birth=details.date_of_birth
     )
+    if patient is not None and found.match != Match.KNOWN:
+        try:
+            lookup_limit_check(user=user)
+        except LookupLimitReached as limit:
+            raise ValidationError({"nhs_number": str(limit)}) from limit
+        if found.match == Match.NOT_MATCHED:
+            access_record(
+                user=user,
+                kind=AccessKind.LOOKUP_NOT_MATCHED,
+                patient=patient,
+                nhs_number=nhs_number,
+            )
+            raise ValidationError(DOES_NOT_MATCH)
+        if found.match == Match.ASK_DATE_OF_BIRTH:
+            raise ValidationError(ASK_DATE_OF_BIRTH)
+    if (
+        found.match == Match.KNOWN
+        and patient is not None
+        and details.date_of_birth not in (None, patient.date_of_birth)
+    ):
+        raise ValidationError(DOES_NOT_MATCH)
+    # Registering the patient, any consent given now and the referral: all or none.
+    with transaction.atomic():
+        if patient is None:
+            missing = [name for name in NEW_PATIENT_NEEDS if not getattr(details, name)]
+            if missing:
+                raise ValidationError(
+                    dict.fromkeys(missing, "Needed for a patient new to VSO Care.")
+                )
+        interim = None
+        if interim_cover_for_pk:
+            interim = referrals_visible_to(user).filter(pk=interim_cover_for_pk).first()
+            if interim is None:
+                raise ValidationError(
+                    {"interim_cover_for": "No referral with that reference that you can see."}
+                )
+        if patient is None:
+            patient, _ = patient_get_or_register(
+                nhs_number=nhs_number, user=user, **asdict(details)
+            )
+        if lawful_basis == LawfulBasis.CONSENT and consent_method:
+            # Consent given as the referral is made: recorded first, so the referral rests on it.
+            consent_write(
+                patient=patient,
+                user=user,
+                decision=ConsentDecision.GIVEN,
+                method=consent_method,
+                decided_on=timezone.localdate(),
+            )
+        return referral_create(
+            patient=patient,
+            referrer=user,
+            source=source,
+            destination_sector=destination_sector,
+            organisation=organisation,
+            service=service,
+            needs=needs,
+            activities=activities,
+            urgency=urgency,
+            reason=reason,
+            place=place,
+            statutory_declined_by=statutory_declined_by,
+            statutory_decline_reason=statutory_decline_reason,
+            interim_cover_for=interim,
+            override_reason=override_reason,
+            lawful_basis=lawful_basis,
+            lawful_basis_reason=lawful_basis_reason,
+        )
 
 
 @transaction.atomic
@@ -185,6 +289,8 @@ def referral_create(
     statutory_decline_reason: str = "",
     interim_cover_for: Referral | None = None,
     override_reason: str = "",
+    lawful_basis: str = "",
+    lawful_basis_reason: str = "",
 ) -> Referral:
     """Log a referral. One to a voluntary service outside its remit is only sent with a written
     override reason, kept with the reasons the remit check gave at the time."""
@@ -203,6 +309,8 @@ def referral_create(
         statutory_declined_by=statutory_declined_by,
         statutory_decline_reason=statutory_decline_reason,
         interim_cover_for=interim_cover_for,
+        lawful_basis=lawful_basis,
+        lawful_basis_reason=lawful_basis_reason,
     )
     if errors:
         raise ValidationError(errors)
@@ -245,6 +353,10 @@ def referral_create(
         statutory_declined_by=statutory_declined_by,
         statutory_decline_reason=statutory_decline_reason.strip(),
         interim_cover_for=interim_cover_for,
+        lawful_basis=lawful_basis,
+        lawful_basis_reason=lawful_basis_reason.strip()
+        if lawful_basis in BASES_WITHOUT_CONSENT
+        else "",
         out_of_remit=bool(remit_reasons),
         remit_reasons=remit_reasons,
         override_reason=override_reason.strip() if remit_reasons else "",
@@ -380,7 +492,6 @@ def patient_get_or_register(
     lives_alone: bool = False,
     is_carer: bool = False,
     is_cared_for: bool = False,
-    consent_to_share: bool = False,
 ) -> tuple[Patient, bool]:
     """The patient with this NHS number, registering them if VSO Care has never seen them.
 
@@ -401,9 +512,6 @@ def patient_get_or_register(
         lives_alone=lives_alone,
         is_carer=is_carer,
         is_cared_for=is_cared_for,
-        consent_to_share=consent_to_share,
-        consent_recorded_on=timezone.localdate() if consent_to_share else None,
-        consent_recorded_by=user if consent_to_share else None,
         created_by=user,
         updated_by=user,
     )

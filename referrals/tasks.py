@@ -6,6 +6,7 @@ from django.utils import timezone
 from commissioning.models import System
 from referrals.models import ReportKind
 from referrals.reports.snapshots import nightly_periods, report_snapshot_refresh
+from referrals.services_access import access_records_prune
 
 
 @shared_task(
@@ -38,3 +39,9 @@ def nightly_reports() -> int:
                 )
                 queued += 1
     return queued
+
+
+@shared_task(name="referrals.prune_access_log")
+def prune_access_log() -> int:
+    """Delete the access records older than ACCESS_LOG_RETENTION_DAYS."""
+    return access_records_prune(now=timezone.now())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from referrals import views, views_concerns, views_dashboard, views_remit
+from referrals import views, views_access, views_concerns, views_dashboard, views_remit
 
 urlpatterns = [
     path("commissioner/dashboard/", views_dashboard.dashboard, name="dashboard"),
@@ -39,8 +39,11 @@ urlpatterns = [
         name="referral_remit_mark_withdraw",
     ),
     path("referrals/<int:pk>/concerns/new/", views_concerns.concern_raise, name="concern_raise"),
+    path("referrals/<int:pk>/consent/", views.referral_consent, name="referral_consent"),
     path("referrals/<int:pk>/<slug:action>/", views.referral_action, name="referral_action"),
     path("concerns/", views_concerns.concern_list, name="concern_list"),
+    path("access-log/", views_access.access_log, name="access_log"),
+    path("access-log/download/", views_access.access_log_csv, name="access_log_csv"),
     path(
         "concerns/<int:pk>/acknowledge/",
         views_concerns.concern_acknowledge,

@@ -2,10 +2,11 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -13,21 +14,31 @@ from accounts.models import VSO_ROLES, Role
 from accounts.permissions import role_required
 from core.conflicts import EditConflict
 from core.forms import add_service_errors
-from referrals import selectors, selectors_concerns, services
+from referrals import (
+    selectors,
+    selectors_concerns,
+    selectors_consent,
+    services,
+    services_consent,
+    services_identity,
+)
 from referrals.forms import (
     ConcernForm,
+    ConsentForm,
     DecisionForm,
     NhsNumberField,
     PatientDetailsForm,
     ReferralFilter,
     ReferralForm,
 )
-from referrals.models import Referral
+from referrals.models import AccessKind, Referral
+from referrals.services_access import access_record
 
 # The intake form's fields that go to referral_intake as they are.
 INTAKE_FIELDS = (
     "source", "destination_sector", "organisation", "service", "needs", "activities", "urgency",
     "reason", "place", "statutory_declined_by", "statutory_decline_reason", "override_reason",
+    "lawful_basis", "lawful_basis_reason", "consent_method",
 )  # fmt: skip
 
 ACTIONS = {
@@ -74,19 +85,46 @@ def referral_waiting(request):
 @login_required
 def referral_detail(request, pk):
     referral = selectors.get_referral_for_user(request.user, pk)
-    return render(
-        request,
-        "referrals/referral_detail.html",
-        {
-            "referral": referral,
-            "actions": selectors.referral_actions_for(request.user, referral),
-            "events": referral.events.select_related("updated_by").order_by("pgh_id"),
-            "decision_form": DecisionForm(initial={"version": referral.version}),
-            "remit_mark": selectors.remit_mark_on(referral),
-            "may_mark_remit": selectors.remit_mark_editable_by(request.user, referral),
-            **_concern_section(request.user, referral),
-        },
-    )
+    access_record(user=request.user, kind=AccessKind.REFERRAL_VIEW, referral=referral)
+    return render(request, "referrals/referral_detail.html", _detail(request.user, referral))
+
+
+@require_POST
+@login_required
+def referral_consent(request, pk):
+    """Record a patient's decision to give or withdraw consent, from a referral's page."""
+    referral = selectors.get_referral_for_user(request.user, pk)
+    if not selectors_consent.consent_may_record(request.user, referral):
+        raise PermissionDenied
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        try:
+            consent = services_consent.consent_record(
+                referral=referral, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{consent} is recorded.")
+            return redirect(reverse("referral_detail", args=[referral.pk]) + "#consent")
+    context = _detail(request.user, referral, consent_form=form)
+    return render(request, "referrals/referral_detail.html", context, status=400)
+
+
+def _detail(user, referral: Referral, *, consent_form: ConsentForm | None = None) -> dict:
+    """The context of a referral's page."""
+    may_record_consent = selectors_consent.consent_may_record(user, referral)
+    return {
+        "referral": referral,
+        "actions": selectors.referral_actions_for(user, referral),
+        "events": referral.events.select_related("updated_by").order_by("pgh_id"),  # type: ignore[attr-defined]
+        "decision_form": DecisionForm(initial={"version": referral.version}),
+        "remit_mark": selectors.remit_mark_on(referral),
+        "may_mark_remit": selectors.remit_mark_editable_by(user, referral),
+        "consents": selectors_consent.consent_history(patient=referral.patient),
+        "consent_form": (consent_form or ConsentForm()) if may_record_consent else None,
+        **_concern_section(user, referral),
+    }
 
 
 @require_POST
@@ -153,14 +191,24 @@ def _create_from_forms(request, form, patient_form) -> Referral | None:
 @require_GET
 @role_required(Role.ICC)
 def patient_lookup(request):
-    """htmx: as the NHS number is typed, say whether VSO Care already knows the patient."""
-    field = NhsNumberField()
+    """htmx: as the NHS number and date of birth are typed, say whether VSO Care knows the
+    patient. Details only for one of the referrer's patients, or when both identifiers match."""
     try:
-        number = field.clean(request.GET.get("nhs_number", ""))
+        number = NhsNumberField().clean(request.GET.get("nhs_number", ""))
     except ValidationError as error:
         return render(request, "referrals/_patient_lookup.html", {"error": error.messages[0]})
-    patient = selectors.patient_by_nhs_number(request.user, number)
-    return render(request, "referrals/_patient_lookup.html", {"patient": patient})
+    try:
+        found = services_identity.patient_lookup(
+            user=request.user,
+            nhs_number=number,
+            date_of_birth=_date_or_none(request.GET.get("date_of_birth")),
+        )
+    except services_identity.LookupLimitReached as limit:
+        response = render(request, "referrals/_patient_lookup.html", {"limit": str(limit)})
+        response.status_code = 429
+        response["Retry-After"] = str(int(limit.retry_after.total_seconds()) + 1)
+        return response
+    return render(request, "referrals/_patient_lookup.html", {"found": found})
 
 
 @require_POST

@@ -17,7 +17,7 @@ from commissioning.models import (
     VsoKind,
 )
 from core.nhs import synthetic_nhs_number
-from referrals.models import Patient, Referral, ReferralSource, ReferralStatus
+from referrals.models import Consent, Patient, Referral, ReferralSource, ReferralStatus
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -144,8 +144,25 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     service = factory.SubFactory(ServiceFactory)
     organisation = factory.SelfAttribute("service.organisation")
     destination_sector = factory.SelfAttribute("organisation.sector")
+    # A voluntary organisation receives a patient's details only on a lawful basis.
+    lawful_basis = factory.LazyAttribute(
+        lambda referral: "consent" if referral.destination_sector == "voluntary" else ""
+    )
     needs = factory.LazyFunction(lambda: ["shopping"])
     activities = factory.LazyFunction(lambda: ["shopping"])
     urgency = Urgency.SOON
     status = ReferralStatus.RECEIVED
     referred_at = factory.LazyFunction(timezone.now)
+
+
+class ConsentFactory(factory.django.DjangoModelFactory):
+    """The patient's consent to share, given in person a month before now."""
+
+    class Meta:
+        model = Consent
+
+    patient = factory.SubFactory(PatientFactory)
+    decision = "given"
+    method = "in_person"
+    decided_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
+    recorded_by = factory.SubFactory(UserFactory, role=Role.ICC)

@@ -15,7 +15,15 @@ from accounts.models import User
 from commissioning.models import Organisation, Place, Sector, Service, System
 from commissioning.selectors_remit import service_remit_check
 from core.dates import age_on
-from referrals.models import Patient, Referral, ReferralStatus
+from referrals.models import (
+    Consent,
+    ConsentDecision,
+    ConsentMethod,
+    LawfulBasis,
+    Patient,
+    Referral,
+    ReferralStatus,
+)
 from vsocare.demo_referral_plans import DemoPatient, DemoReferral, pick
 from vsocare.demo_referral_story import plan_demo_referrals
 from vsocare.demo_referral_tables import (
@@ -134,6 +142,7 @@ def _referral(
         referred_at=referred_at,
         statutory_declined_by=directory.organisations.get(plan.statutory_declined_by),
         statutory_decline_reason=plan.statutory_decline_reason,
+        lawful_basis=LawfulBasis.CONSENT if plan.sector == Sector.VOLUNTARY else "",
         out_of_remit=bool(remit_reasons),
         remit_reasons=remit_reasons,
         override_reason=override_reason,
@@ -290,9 +299,6 @@ def _ensure_patients(
                 lives_alone=demo.lives_alone,
                 is_carer=demo.is_carer,
                 is_cared_for=demo.is_cared_for,
-                consent_to_share=True,
-                consent_recorded_on=first_referral.get(demo.index, today),
-                consent_recorded_by=icc,
                 created_by=icc,
                 updated_by=icc,
             )
@@ -300,4 +306,18 @@ def _ensure_patients(
             if demo.nhs_number not in found
         ]
     )
-    return {p.nhs_number: p for p in Patient.objects.filter(nhs_number__in=numbers)}
+    patients = {p.nhs_number: p for p in Patient.objects.filter(nhs_number__in=numbers)}
+    Consent.objects.bulk_create(
+        Consent(
+            patient=patients[demo.nhs_number],
+            decision=ConsentDecision.GIVEN,
+            method=ConsentMethod.IN_PERSON,
+            decided_on=first_referral.get(demo.index, today),
+            recorded_by=icc,
+            recorded_by_organisation=icc.organisation,
+            recorded_at=now,
+        )
+        for demo in demo_patients
+        if demo.nhs_number not in found
+    )
+    return patients

@@ -123,6 +123,9 @@ INSTALLED_APPS = [
     # history, which they have no need to read.
     "pghistory",
     "axes",
+    # Two-factor sign-in. Not their device admin: it would show every system's secret keys.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # The apps form a line, each importing only from those listed before it (the import-linter
     # contract in pyproject.toml); the project package, vsocare, sits on top of them all.
     "core",
@@ -140,6 +143,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks request.user verified once they have given a code from their authenticator; the
+    # next one sends anyone signed in but not verified to give one, when TWO_FACTOR_REQUIRED.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Tags every history event with the signed-in user and the URL that caused it.
@@ -261,6 +268,24 @@ AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # How long the record of every sign-in and failed attempt is kept for audit.
 SIGN_IN_RECORD_DAYS = env_int("SIGN_IN_RECORD_DAYS", 365, minimum=1)
+# How long the access log (who opened, looked up or exported a patient's record) is kept. Eight
+# years, the minimum an adult's health record and its audit trail are kept for (NHS England,
+# Records Management Code of Practice); a year at the least, so a subject access request can
+# always be answered for the past year.
+ACCESS_LOG_RETENTION_DAYS = env_int("ACCESS_LOG_RETENTION_DAYS", 2922, minimum=365)
+# Lookups by NHS number one person may make in an hour. An ICC logging thirty referrals in an
+# afternoon makes about sixty (number, then date of birth); harvesting needs thousands.
+PATIENT_LOOKUPS_PER_HOUR = env_int("PATIENT_LOOKUPS_PER_HOUR", 120, minimum=1)
+
+# Two-factor sign-in: after the password, a code from an authenticator app (TOTP), once per
+# session. On by default in production; TWO_FACTOR_REQUIRED=false switches it off for the demo and
+# development, and `check --deploy` then warns (accounts.W001).
+TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", PRODUCTION)
+# The name an authenticator app shows beside the account.
+OTP_TOTP_ISSUER = "VSO Care"
+# After n wrong codes in a row the next is refused for 2^(n-1) seconds: after the tenth a guesser
+# waits 8.5 minutes, after the twentieth six days; a person who mistypes once waits a second.
+OTP_TOTP_THROTTLE_FACTOR = 1
 
 # --- Internationalisation
 LANGUAGE_CODE = "en-gb"
@@ -336,6 +361,11 @@ CELERY_BEAT_SCHEDULE = {
     "prune-sign-in-records": {
         "task": "accounts.prune_sign_in_records",
         "schedule": crontab(hour=2, minute=45),
+    },
+    # Nightly at 03:00: access records are kept for ACCESS_LOG_RETENTION_DAYS, then deleted.
+    "prune-access-log": {
+        "task": "referrals.prune_access_log",
+        "schedule": crontab(hour=3, minute=0),
     },
 }
 

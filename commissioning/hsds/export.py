@@ -17,7 +17,7 @@ from commissioning.hsds.vocabulary import (
     derived_id,
     need_term_id,
 )
-from commissioning.models import Need, Organisation, Place, Service
+from commissioning.models import Need, Organisation, Place, Service, System
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -39,6 +39,16 @@ def page_request_parse(*, page: str | None, per_page: str | None) -> tuple[int, 
         _whole_number("page", page, default=1, low=1, high=None),
         _whole_number("per_page", per_page, default=DEFAULT_PER_PAGE, low=1, high=MAX_PER_PAGE),
     )
+
+
+def system_request_parse(*, system: str | None) -> int | None:
+    """The system a harvester narrows the feed to, by its id; None for every system."""
+    if system is None or system == "":
+        return None
+    system_id = _whole_number("system", system, default=0, low=1, high=None)
+    if not System.objects.filter(pk=system_id).exists():
+        raise PageNotFound(f"There is no system {system_id}.")
+    return system_id
 
 
 def _whole_number(name: str, raw: str | None, *, default: int, low: int, high: int | None) -> int:
@@ -65,8 +75,13 @@ def services_published() -> QuerySet[Service]:
     )
 
 
-def directory_export_page(*, page: int, per_page: int) -> JsonObject:
+def directory_export_page(*, page: int, per_page: int, system_id: int | None = None) -> JsonObject:
+    """One page of the feed: every system's services, or one system's when it is named. The
+    directory is public in every system, so the whole feed discloses nothing a system's own
+    would not; the parameter lets each system publish its own (docs/directory-open-data.md)."""
     services = services_published()
+    if system_id is not None:
+        services = services.filter(organisation__system_id=system_id)
     total = services.count()
     # An empty directory still has a first page, which says it is empty.
     total_pages = max(1, math.ceil(total / per_page))

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from commissioning.codes import Urgency
 from commissioning.models import Sector
-from referrals.models import ReferralSource, ReferralStatus
+from referrals.models import CHOSEN_BASES, CHOSEN_METHODS, ReferralSource, ReferralStatus
 
 REQUIRED_COLUMNS = (
     "external_id",
@@ -31,7 +31,14 @@ REQUIRED_COLUMNS = (
     "activities",
     "status",
 )
-OPTIONAL_COLUMNS = ("closed_at", "decline_reason")
+OPTIONAL_COLUMNS = (
+    "closed_at",
+    "decline_reason",
+    "lawful_basis",
+    "lawful_basis_reason",
+    "consent_given_on",
+    "consent_method",
+)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 # The database refuses a declined referral without a reason; a historic file rarely has one.
@@ -54,11 +61,15 @@ SOURCES = frozenset(ReferralSource.values)
 SECTORS = frozenset(Sector.values)
 URGENCIES = frozenset(Urgency.values)
 STATUSES = frozenset(ReferralStatus.values)
+BASES = frozenset(dict(CHOSEN_BASES))
+METHODS = frozenset(dict(CHOSEN_METHODS))
 CODED_COLUMNS = (
     ("source", SOURCES),
     ("destination_sector", SECTORS),
     ("urgency", URGENCIES),
     ("status", STATUSES),
+    ("lawful_basis", BASES),
+    ("consent_method", METHODS),
 )
 
 
@@ -77,6 +88,7 @@ class ImportResult:
     referrals_created: int
     referrals_updated: int
     referrals_unchanged: int
+    consents_recorded: int = 0
 
 
 @dataclass(slots=True)
@@ -102,6 +114,10 @@ class Row:
     status: str
     closed_at: datetime | None
     decline_reason: str | None
+    lawful_basis: str = ""
+    lawful_basis_reason: str = ""
+    consent_given_on: date | None = None
+    consent_method: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,11 +31,16 @@ from referrals.importing.columns import (
     Row,
     RowErrors,
 )
-from referrals.models import ReferralStatus
+from referrals.models import BASES_WITHOUT_CONSENT, LawfulBasis, ReferralStatus
 
 if TYPE_CHECKING:
     # Only typeshed names the reader's class; at run time it is _csv.reader.
     from _csv import Reader
+
+NEEDS_A_BASIS = (
+    "Required for a voluntary referral: consent (with consent_given_on and consent_method), "
+    "or safeguarding, vital_interests or best_interests with a lawful_basis_reason."
+)
 
 # Reports a problem with one of the row's cells: (column, message).
 ReportError = Callable[[str, str], None]
@@ -79,6 +84,10 @@ class Cells:
     status: str
     closed_at: str = ""
     decline_reason: str = ""
+    lawful_basis: str = ""
+    lawful_basis_reason: str = ""
+    consent_given_on: str = ""
+    consent_method: str = ""
 
 
 # read_rows fills Cells by position, in the order of COLUMNS.
@@ -215,11 +224,15 @@ def read_row(
         error("postcode", f"Not a UK postcode: {cells.postcode!r}.")
 
     referred_at = _date_time(cells.referred_at, "referred_at", error)
+    # The day the referral was made, when it is one: what the consent is checked against.
+    referral_day = None
     if referred_at:
         if referred_at > now:
             error("referred_at", "In the future.")
-        elif date_of_birth and referred_at.astimezone(UK).date() < date_of_birth:
+        elif date_of_birth and _uk_day(referred_at) < date_of_birth:
             error("referred_at", "Before the patient's date of birth.")
+        else:
+            referral_day = _uk_day(referred_at)
 
     for column, known in CODED_COLUMNS:
         value = getattr(cells, column)
@@ -260,6 +273,27 @@ def read_row(
     if decline_reason and status in STATUSES and status != ReferralStatus.DECLINED:
         error("decline_reason", f"Only a declined referral has one; this one is {status}.")
 
+    basis = cells.lawful_basis
+    consent_given_on = _date(cells.consent_given_on, "consent_given_on", error)
+    if sector == Sector.VOLUNTARY and not basis:
+        error("lawful_basis", NEEDS_A_BASIS)
+    if basis == LawfulBasis.CONSENT:
+        if not cells.consent_given_on:
+            error("consent_given_on", "Required when the lawful basis is consent.")
+        elif consent_given_on and consent_given_on > today:
+            error("consent_given_on", "In the future.")
+        elif consent_given_on and referral_day and consent_given_on > referral_day:
+            error("consent_given_on", "After referred_at: consent comes before the referral.")
+        if not cells.consent_method:
+            error("consent_method", "Required when the lawful basis is consent.")
+    elif cells.consent_given_on or cells.consent_method:
+        column = "consent_given_on" if cells.consent_given_on else "consent_method"
+        error(column, "Only for a referral whose lawful basis is consent.")
+    if basis in BASES_WITHOUT_CONSENT and not cells.lawful_basis_reason:
+        error("lawful_basis_reason", "Required: why the details are shared without consent.")
+    elif cells.lawful_basis_reason and basis not in BASES_WITHOUT_CONSENT:
+        error("lawful_basis_reason", "Only for a referral shared without consent.")
+
     return Row(
         line=line,
         external_id=cells.external_id,
@@ -280,7 +314,15 @@ def read_row(
         status=status,
         closed_at=closed_at,
         decline_reason=decline_reason,
+        lawful_basis=basis,
+        lawful_basis_reason=cells.lawful_basis_reason,
+        consent_given_on=consent_given_on,
+        consent_method=cells.consent_method,
     )
+
+
+def _uk_day(moment: datetime) -> date:
+    return moment.astimezone(UK).date()
 
 
 def _nhs_number(text: str) -> str | None:

@@ -17,7 +17,7 @@ from accounts.models import User
 from commissioning.models import Organisation
 from referrals.importing.checks import HeldReferral
 from referrals.importing.columns import IMPORTED_DECLINE_REASON, ImportResult, Row
-from referrals.models import Patient, Referral
+from referrals.models import Consent, Patient, Referral
 
 # Created and updated at, created and updated by.
 Audit = tuple[datetime, datetime, int, int]
@@ -55,6 +55,7 @@ def write(
         )
         referrals_updated = _update_referrals(cursor, now=now, referrer=referrer)
         referrals_created = _insert_referrals(cursor, referrer=referrer, team=team, audit=audit)
+        consents_recorded = _insert_consents(cursor, referrer=referrer, team=team, now=now)
         # Gone at commit anyway; dropped now so a second import in one transaction can run.
         cursor.execute("DROP TABLE import_patient, import_referral")
 
@@ -64,6 +65,7 @@ def write(
         referrals_created=referrals_created,
         referrals_updated=referrals_updated,
         referrals_unchanged=len(existing_referrals) - referrals_updated,
+        consents_recorded=consents_recorded,
     )
 
 
@@ -124,10 +126,10 @@ def _insert_patients(
             )
     cursor.execute(
         f"INSERT INTO {Patient._meta.db_table} (nhs_number, given_name, family_name, "
-        "date_of_birth, postcode, lives_alone, is_carer, is_cared_for, consent_to_share, "
+        "date_of_birth, postcode, lives_alone, is_carer, is_cared_for, "
         "created_at, updated_at, created_by_id, updated_by_id) "
         "SELECT nhs_number, given_name, family_name, date_of_birth, postcode, false, false, "
-        "false, false, %s, %s, %s, %s FROM import_patient ORDER BY nhs_number "
+        "false, %s, %s, %s, %s FROM import_patient ORDER BY nhs_number "
         "ON CONFLICT (nhs_number) DO NOTHING",
         audit,
     )
@@ -148,7 +150,8 @@ def _copy_referrals(
         "organisation_id bigint, service_id bigint, place_id bigint, "
         "needs varchar(50)[], activities varchar(50)[], urgency varchar(10), "
         "status varchar(12), referred_at timestamptz, closed_at timestamptz, "
-        "decline_reason text) ON COMMIT DROP"
+        "decline_reason text, lawful_basis varchar(16), lawful_basis_reason text, "
+        "consent_given_on date, consent_method varchar(16)) ON COMMIT DROP"
     )
     with cursor.cursor.copy("COPY import_referral FROM STDIN") as copy:
         for row in rows:
@@ -173,6 +176,10 @@ def _copy_referrals(
                     row.referred_at,
                     row.closed_at,
                     row.decline_reason,
+                    row.lawful_basis,
+                    row.lawful_basis_reason,
+                    row.consent_given_on,
+                    row.consent_method,
                 )
             )
     # Temporary tables are never analysed by autovacuum; without this the planner guesses
@@ -199,16 +206,17 @@ def _update_referrals(cursor: CursorWrapper, *, now: datetime, referrer: User) -
         "service_id = t.service_id, place_id = t.place_id, needs = t.needs, "
         "activities = t.activities, urgency = t.urgency, status = t.status, "
         "referred_at = t.referred_at, closed_at = t.closed_at, "
+        "lawful_basis = t.lawful_basis, lawful_basis_reason = t.lawful_basis_reason, "
         f"decline_reason = {decline_reason}, version = r.version + 1, "
         "updated_at = %(now)s, updated_by_id = %(user)s "
         f"FROM import_referral t JOIN {patient_table} p ON p.nhs_number = t.nhs_number "
         "WHERE r.external_id = t.external_id AND "
         "(r.patient_id, r.source, r.destination_sector, r.organisation_id, r.service_id, "
         "r.place_id, r.needs, r.activities, r.urgency, r.status, r.referred_at, r.closed_at, "
-        "r.decline_reason) IS DISTINCT FROM "
+        "r.lawful_basis, r.lawful_basis_reason, r.decline_reason) IS DISTINCT FROM "
         "(p.id, t.source, t.destination_sector, t.organisation_id, t.service_id, t.place_id, "
         f"t.needs, t.activities, t.urgency, t.status, t.referred_at, t.closed_at, "
-        f"{decline_reason})",
+        f"t.lawful_basis, t.lawful_basis_reason, {decline_reason})",
         {"now": now, "user": referrer.pk, "declined": IMPORTED_DECLINE_REASON},
     )
     return cursor.rowcount
@@ -226,18 +234,41 @@ def _insert_referrals(
         "referrer_organisation_id, place_id, source, destination_sector, organisation_id, "
         "service_id, needs, activities, urgency, reason, status, referred_at, closed_at, "
         "decline_reason, outcome, withdrawal_reason, statutory_decline_reason, out_of_remit, "
-        "remit_reasons, override_reason, version, created_at, updated_at, created_by_id, "
-        "updated_by_id) "
+        "remit_reasons, override_reason, lawful_basis, lawful_basis_reason, version, "
+        "created_at, updated_at, created_by_id, updated_by_id) "
         "SELECT t.external_id, p.id, %s, %s, t.place_id, t.source, t.destination_sector, "
         "t.organisation_id, t.service_id, t.needs, t.activities, t.urgency, '', t.status, "
         "t.referred_at, t.closed_at, "
         "CASE WHEN t.status = 'declined' THEN COALESCE(t.decline_reason, %s) ELSE '' END, "
-        "'', '', '', false, '[]'::jsonb, '', 1, %s, %s, %s, %s "
+        "'', '', '', false, '[]'::jsonb, '', t.lawful_basis, t.lawful_basis_reason, 1, "
+        "%s, %s, %s, %s "
         f"FROM import_referral t JOIN {patient_table} p ON p.nhs_number = t.nhs_number "
         f"WHERE NOT EXISTS (SELECT 1 FROM {referral_table} r "
         "WHERE r.external_id = t.external_id) "
         # Ids, and so references, follow the order of the file.
         "ORDER BY t.line",
         [referrer.pk, team.pk, IMPORTED_DECLINE_REASON, *audit],
+    )
+    return cursor.rowcount
+
+
+def _insert_consents(
+    cursor: CursorWrapper, *, referrer: User, team: Organisation, now: datetime
+) -> int:
+    """The number of consent decisions recorded: each (patient, day, method) the file gives as
+    the basis of a referral, unless VSO Care already holds that decision, so a second import of
+    the same file records none. An older consent never overrides a later withdrawal: the
+    latest decision by date is the one in force."""
+    consent_table, patient_table = Consent._meta.db_table, Patient._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {consent_table} (patient_id, decision, method, decided_on, note, "
+        "recorded_by_id, recorded_by_organisation_id, recorded_at) "
+        "SELECT DISTINCT p.id, 'given', t.consent_method, t.consent_given_on, "
+        "'Imported with the referrals', %s::bigint, %s::bigint, %s::timestamptz "
+        f"FROM import_referral t JOIN {patient_table} p ON p.nhs_number = t.nhs_number "
+        "WHERE t.lawful_basis = 'consent' AND NOT EXISTS (SELECT 1 FROM "
+        f"{consent_table} c WHERE c.patient_id = p.id AND c.decision = 'given' "
+        "AND c.decided_on = t.consent_given_on AND c.method = t.consent_method)",
+        [referrer.pk, team.pk, now],
     )
     return cursor.rowcount

@@ -30,13 +30,17 @@ def test_an_icc_sees_the_remit_change_live_and_sends_with_an_override(
     page.goto(f"{live_server.url}/referrals/new/")
     assert_accessible(page)
 
-    page.locator("#id_nhs_number").fill(synthetic_nhs_number(123))
-    page.get_by_text("New to VSO Care").wait_for()
+    # Typed key by key, as the lookup listens for keys.
+    page.locator("#id_nhs_number").press_sequentially(synthetic_nhs_number(123))
+    # Nobody's details are shown on a number alone: the date of birth is asked for first.
+    page.get_by_text("Enter the patient's date of birth below").wait_for()
+    page.get_by_label("Date of birth").fill("1938-05-17")
+    page.get_by_text("New to VSO Care: fill in their details below.").wait_for()
     page.get_by_text("Details of a patient new to VSO Care").click()
     page.get_by_label("Given name").fill("Edna")
     page.get_by_label("Family name").fill("Marsh")
-    page.get_by_label("Date of birth").fill("1938-05-17")
     page.get_by_label("Postcode").fill("EH4 2QT")
+    page.get_by_label("How the patient agreed today").select_option("in_person")
     page.get_by_label("Refer to").select_option("voluntary")
     page.get_by_label("Voluntary service").select_option(
         label="Home from Hospital (Eastern Red Cross Home from Hospital)"
@@ -73,9 +77,10 @@ def tab_to(page, selector: str, *, limit: int = 120) -> None:
 def test_the_referral_form_works_from_the_keyboard_alone(
     page, live_server, icc, home_from_hospital, patient
 ):
-    from tests.factories import ReferralFactory
+    from tests.factories import ConsentFactory, ReferralFactory
 
     ReferralFactory(patient=patient, referrer=icc, service=home_from_hospital)
+    ConsentFactory(patient=patient)
     page.goto(f"{live_server.url}/sign-in/")
     page.keyboard.type(icc.email)  # the email field has focus when the page opens
     page.keyboard.press("Tab")
@@ -90,7 +95,7 @@ def test_the_referral_form_works_from_the_keyboard_alone(
     page.get_by_role("button", name="Edna Marsh").wait_for()
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
-    page.get_by_text("Known to VSO Care").wait_for()
+    page.get_by_text("Known to your team").wait_for()
 
     tab_to(page, "#id_destination_sector")
     page.keyboard.press("v")  # "Voluntary sector"

@@ -275,3 +275,27 @@ def test_the_query_count_does_not_grow_with_the_directory(
     add_services(20)
     with django_assert_max_num_queries(4):
         assert published(client)["size"] == 22
+
+
+def test_every_system_is_in_the_feed_and_a_system_may_be_asked_for_alone(
+    client, home_from_hospital, western
+):
+    western_trust = OrganisationFactory(system=western, place=None, name="Western Health Trust")
+    ServiceFactory(organisation=western_trust, name="Western Falls Team")
+
+    everyone = published(client)
+    ours = published(client, system=home_from_hospital.organisation.system_id)
+    theirs = published(client, system=western.pk, page=1)
+
+    assert [s["name"] for s in everyone["contents"]] == ["Home from Hospital", "Western Falls Team"]
+    assert [s["name"] for s in ours["contents"]] == ["Home from Hospital"]
+    assert [s["name"] for s in theirs["contents"]] == ["Western Falls Team"]
+    assert theirs["total_items"] == 1
+
+
+@pytest.mark.parametrize(("value", "status"), [("x", 400), ("0", 400), ("999999", 404)])
+def test_a_system_that_is_not_one_is_refused(client, home_from_hospital, value, status):
+    response = client.get(reverse("directory_services_json"), {"system": value})
+
+    assert response.status_code == status
+    assert response.json()["error"]

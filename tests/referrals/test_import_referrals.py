@@ -53,6 +53,10 @@ def row(**overrides) -> dict:
         "status": "received",
         "closed_at": "",
         "decline_reason": "",
+        "lawful_basis": "consent",
+        "lawful_basis_reason": "",
+        "consent_given_on": "2026-01-05",
+        "consent_method": "in_person",
     }
     values.update(overrides)
     return values

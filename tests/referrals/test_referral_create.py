@@ -8,6 +8,7 @@ from django.utils import timezone
 from commissioning.codes import Urgency
 from referrals.models import Referral, ReferralSource
 from referrals.services import referral_create
+from tests.factories import ConsentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +19,11 @@ NOW = "2026-11-23 10:00 +0000"
 def frozen_clock():
     with time_machine.travel(NOW, tick=False):
         yield
+
+
+@pytest.fixture(autouse=True)
+def consented(patient):
+    return ConsentFactory(patient=patient)
 
 
 def to_voluntary(patient, icc, service, **overrides):
@@ -32,6 +38,7 @@ def to_voluntary(patient, icc, service, **overrides):
         "activities": ["shopping"],
         "urgency": Urgency.SOON,
         "reason": "Lives alone, just home from hospital, no food in.",
+        "lawful_basis": "consent",
     }
     fields.update(overrides)
     return referral_create(**fields)

@@ -21,7 +21,6 @@ EDNA = NewPatientDetails(
     family_name="Marsh",
     date_of_birth=datetime.date(1938, 5, 17),
     postcode="NB1 2AB",
-    consent_to_share=True,
 )
 
 
@@ -44,6 +43,8 @@ def intake(icc, service, **overrides):
         "needs": ["shopping"],
         "activities": ["shopping"],
         "urgency": Urgency.SOON,
+        "lawful_basis": "consent",
+        "consent_method": "in_person",
     }
     fields.update(overrides)
     return referral_intake(**fields)
@@ -55,7 +56,8 @@ def test_a_new_patient_is_registered_and_referred_in_one_step(icc, home_from_hos
     patient = Patient.objects.get(nhs_number=NEW_NUMBER)
     assert referral.patient == patient
     assert (patient.given_name, patient.postcode) == ("Edna", "NB1 2AB")
-    assert patient.consent_recorded_by == icc
+    consent = patient.consents.get()
+    assert (consent.decision, consent.method, consent.recorded_by) == ("given", "in_person", icc)
 
 
 def test_a_known_patient_is_never_renamed_by_a_referral(icc, home_from_hospital, patient):
@@ -63,7 +65,7 @@ def test_a_known_patient_is_never_renamed_by_a_referral(icc, home_from_hospital,
         icc,
         home_from_hospital,
         nhs_number=patient.nhs_number,
-        details=NewPatientDetails(given_name="Typo"),
+        details=NewPatientDetails(given_name="Typo", date_of_birth=patient.date_of_birth),
     )
 
     patient.refresh_from_db()

@@ -29,7 +29,8 @@ def referral_post(chosen, **overrides):
         "date_of_birth": "1938-05-17",
         "postcode": "eh4 2qt",
         "lives_alone": "on",
-        "consent_to_share": "on",
+        "lawful_basis": "consent",
+        "consent_method": "in_person",
         "source": "icc",
         "destination_sector": "voluntary",
         "service": chosen.pk,
@@ -51,7 +52,8 @@ def test_an_icc_logs_a_referral_for_a_new_patient(client, icc, home_from_hospita
     assert response.status_code == 302
     assert response.url == reverse("referral_detail", args=[referral.pk])
     assert referral.patient.postcode == "EH4 2QT"
-    assert referral.patient.consent_recorded_by == icc
+    assert referral.patient.consents.get().recorded_by == icc
+    assert referral.lawful_basis == "consent"
     assert referral.service == home_from_hospital
 
 
@@ -64,7 +66,7 @@ def test_intake_finds_an_existing_patient_by_nhs_number_instead_of_making_a_seco
     client.post(
         reverse("referral_create"),
         referral_post(home_from_hospital, nhs_number=existing.nhs_number,
-                      given_name="", family_name="", date_of_birth="", postcode=""),
+                      given_name="", family_name="", postcode=""),
     )  # fmt: skip
 
     assert Patient.objects.count() == 1
@@ -134,7 +136,8 @@ def test_the_remit_check_warns_of_an_open_referral_for_the_same_need(
     client, icc, home_from_hospital, social_care, patient
 ):
     earlier = ReferralFactory(
-        patient=patient, service=None, organisation=social_care, destination_sector="social_care",
+        patient=patient, referrer=icc, service=None, organisation=social_care,
+        destination_sector="social_care",
         needs=["shopping", "home_help"], referred_at=timezone.now() - datetime.timedelta(days=3),
     )  # fmt: skip
     client.force_login(icc)
@@ -145,16 +148,6 @@ def test_the_remit_check_warns_of_an_open_referral_for_the_same_need(
     )
 
     assert f"{earlier.reference} to Eastshire Adult Social Care" in response.content.decode()
-
-
-def test_the_patient_lookup_says_whether_the_patient_is_known(client, icc, patient):
-    client.force_login(icc)
-
-    known = client.get(reverse("patient_lookup"), {"nhs_number": patient.nhs_number})
-    unknown = client.get(reverse("patient_lookup"), {"nhs_number": synthetic_nhs_number(77)})
-
-    assert "Known to VSO Care: <strong>Edna Marsh</strong>" in known.content.decode()
-    assert "New to VSO Care" in unknown.content.decode()
 
 
 @pytest.mark.parametrize(

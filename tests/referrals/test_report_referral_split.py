@@ -34,6 +34,7 @@ def bulk(template: Referral, destinations, counts: dict, when: datetime.datetime
                     referrer_organisation=template.referrer_organisation,
                     source=extra.get("source", "icc"),
                     destination_sector=sector,
+                    lawful_basis="consent" if sector == "voluntary" else "",
                     urgency="soon",
                     referred_at=when,
                     needs=["shopping"],

@@ -63,8 +63,8 @@ def test_every_patient_has_a_synthetic_nhs_number_from_the_999_range_and_consent
         assert patient.nhs_number.startswith("999")
         assert nhs_number.is_valid(patient.nhs_number)
         assert datetime.date(1930, 1, 1) <= patient.date_of_birth <= datetime.date(1960, 12, 31)
-        assert patient.consent_to_share
-        assert patient.consent_recorded_on <= timezone.localdate()
+        consent = patient.consents.get()
+        assert consent.decision == "given" and consent.decided_on <= timezone.localdate()
         assert patient.postcode[:2] in {"NB", "EM", "SX"}
     assert len({(p.given_name, p.family_name) for p in patients}) == 120
     assert any(p.lives_alone for p in patients)

@@ -50,5 +50,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Imported {result.rows} row(s) from {file}: referrals {result.referrals_created} "
             f"created, {result.referrals_updated} updated, {result.referrals_unchanged} "
-            f"unchanged; {result.patients_created} new patient(s)."
+            f"unchanged; {result.patients_created} new patient(s); "
+            f"{result.consents_recorded} consent decision(s) recorded."
         )
