@@ -29,6 +29,7 @@ from referrals.models import (
     Referral,
     RemitLimitMark,
 )
+from referrals.selectors_access import lookup_confirmed_recently
 
 # What each side of a referral may do to it. A statutory service rarely uses VSO Care, so the
 # referrer's team records its decision and contact; a voluntary one does its own.
@@ -120,6 +121,8 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
 
 
 DUPLICATE_WINDOW = timedelta(days=30)
+# How long a patient confirmed by NHS number and date of birth stays confirmed for the form.
+CONFIRMATION_LASTS = timedelta(hours=2)
 
 
 class Match(StrEnum):
@@ -246,9 +249,20 @@ def remit_preview(
     preview = RemitPreview()
     patient = None
     if nhs_number:
-        patient = patient_match(user=user, nhs_number=nhs_number, date_of_birth=date_of_birth)[
-            0
-        ].patient
+        found = patient_match(user=user, nhs_number=nhs_number, date_of_birth=date_of_birth)[0]
+        # A patient confirmed by both identifiers counts only once the lookup, which is limited
+        # and logged, confirmed them: otherwise this check, run on every change, would be a
+        # way to guess dates of birth unseen.
+        if found.match == Match.KNOWN or (
+            found.match == Match.CONFIRMED
+            and found.patient is not None
+            and lookup_confirmed_recently(
+                user=user,
+                patient_id=found.patient.pk,
+                since=timezone.now() - CONFIRMATION_LASTS,
+            )
+        ):
+            patient = found.patient
     if destination_sector == Sector.VOLUNTARY and service is not None and urgency:
         born = patient.date_of_birth if patient else date_of_birth
         preview.check = service_remit_check(

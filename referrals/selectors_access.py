@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Role, User
 from accounts.selectors import system_id_of
-from referrals.models import LOOKUP_KINDS, AccessRecord, Patient
+from referrals.models import LOOKUP_KINDS, AccessKind, AccessRecord, Patient
 
 
 def lookups_by_user_since(*, user: User, since: datetime) -> int:
@@ -52,3 +52,11 @@ def oldest_lookup_since(*, user: User, since: datetime) -> datetime | None:
         .values_list("at", flat=True)
         .first()
     )
+
+
+def lookup_confirmed_recently(*, user: User, patient_id: int, since: datetime) -> bool:
+    """Whether this person confirmed this patient by NHS number and date of birth since then:
+    what lets the intake form's remit check use the patient, without a lookup of its own."""
+    return AccessRecord.objects.filter(
+        user=user, patient_id=patient_id, kind=AccessKind.LOOKUP_CONFIRMED, at__gte=since
+    ).exists()

@@ -107,6 +107,8 @@ def referral_consent(request, pk):
         else:
             messages.success(request, f"{consent} is recorded.")
             return redirect(reverse("referral_detail", args=[referral.pk]) + "#consent")
+    # The page is shown again, patient and all: as much a look as opening it.
+    access_record(user=request.user, kind=AccessKind.REFERRAL_VIEW, referral=referral)
     context = _detail(request.user, referral, consent_form=form)
     return render(request, "referrals/referral_detail.html", context, status=400)
 

@@ -205,6 +205,7 @@ def test_a_bad_decision_is_refused_at_the_field(client, referral, icc, data, fie
     assert response.status_code == 400
     assert message in " ".join(response.context["consent_form"].errors[field])
     assert referral.patient.consents.count() == 1
+    assert referral.access_records.filter(user=icc, kind="referral_view").count() == 1
 
 
 def test_nobody_withdraws_consent_that_is_not_in_force(client, icc, patient, home_from_hospital):

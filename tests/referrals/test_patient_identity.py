@@ -248,11 +248,15 @@ def test_another_teams_open_referral_is_mentioned_without_its_details(
 ):
     other = stranger.referrals.get()
     client.force_login(icc)
+    unconfirmed = remit_check(client, home_from_hospital, stranger, BORN)
+    lookup(client, stranger, BORN)  # confirmed by both identifiers, limited and logged
 
     page = remit_check(client, home_from_hospital, stranger, BORN)
 
     assert "An open referral by another team for Shopping, since 23 Nov 2026" in page
     assert other.reference not in page and other.organisation.name not in page
+    # Without the lookup, the check is no way to guess a date of birth: it says nothing.
+    assert "open referral" not in unconfirmed
 
 
 def test_no_overlap_is_mentioned_for_a_number_alone(client, icc, stranger, home_from_hospital):
