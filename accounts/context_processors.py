@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.utils.functional import cached_property
 
 from accounts.navigation import nav_items_for
+from accounts.selectors_notifications import unread_count
 
 
 def navigation(request):
@@ -14,3 +16,26 @@ def navigation(request):
         # Signed in with the password only: every menu entry would lead back to the code.
         return {"nav_items": [], "current_url_name": current}
     return {"nav_items": nav_items_for(user), "current_url_name": current}
+
+
+def notifications(request):
+    """The bell's unread count: one COUNT, and only for someone fully signed in."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    verified = getattr(user, "is_verified", lambda: True)
+    if settings.TWO_FACTOR_REQUIRED and not verified():
+        return {}
+    return {"bell": Bell(user)}
+
+
+class Bell:
+    """Counted when a page shows the bell, and once however often the page asks: a page
+    fragment rendered for htmx never shows it, so it costs no query."""
+
+    def __init__(self, user):
+        self.user = user
+
+    @cached_property
+    def unread(self) -> int:
+        return unread_count(self.user)

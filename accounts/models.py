@@ -1,6 +1,8 @@
 import pghistory
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -103,3 +105,86 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def has_role(self, *roles: str) -> bool:
         return self.is_authenticated and self.is_active and self.role in roles
+
+
+class NotificationKind(models.TextChoices):
+    REFERRAL_RECEIVED = "referral_received", "A referral received"
+    REFERRAL_ACCEPTED = "referral_accepted", "A referral accepted"
+    REFERRAL_DECLINED = "referral_declined", "A referral declined"
+    REFERRAL_WITHDRAWN = "referral_withdrawn", "A referral withdrawn"
+    REFERRAL_AT_REMIT_LIMIT = (
+        "referral_at_remit_limit",
+        "A referral marked at the limit of remit",
+    )
+    CONCERN_RAISED = "concern_raised", "A concern raised"
+    CONCERN_ACKNOWLEDGED = "concern_acknowledged", "A concern acknowledged"
+    CONCERN_REPLIED = "concern_replied", "A reply to a concern"
+    CONCERN_RESOLVED = "concern_resolved", "A concern resolved"
+    ESCALATION = "escalation", "An escalation"
+
+
+# Escalations always send an e-mail: a person cannot switch off being told that a warning about
+# a patient went unanswered.
+ALWAYS_EMAILED = frozenset({NotificationKind.ESCALATION})
+
+
+class Notification(models.Model):
+    """One thing that happened, told to one person. The title carries the referral's reference
+    and what happened, never who the patient is: it goes out by e-mail as it stands."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=40, choices=NotificationKind.choices)
+    # What happened, named so that telling the same person twice is refused by the database:
+    # "referral:12:declined".
+    event_key = models.CharField(max_length=120)
+    title = models.CharField(max_length=200)
+    link = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_failed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "event_key"], name="notification_once_per_person_and_event"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=NotificationKind.values), name="notification_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(link__startswith="/"), name="notification_link_is_a_path"
+            ),
+        ]
+        indexes = [
+            # The bell's unread count, on every page.
+            models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            # /health/'s mail check: failures in the last day. Partial, so it stays tiny.
+            models.Index(
+                fields=["email_failed_at"],
+                name="notification_email_failed",
+                condition=models.Q(email_failed_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class EmailPreference(models.Model):
+    """The kinds of notification a person wants no e-mail for. No row: e-mail for every kind."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preference"
+    )
+    kinds_without_email = ArrayField(
+        models.CharField(max_length=40, choices=NotificationKind.choices), default=list, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"E-mail preferences of user {self.user_id}"

@@ -19,4 +19,12 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("users/", views.user_list, name="user_list"),
+    path("notifications/", views.notification_list, name="notification_list"),
+    path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
+    path(
+        "notifications/read/",
+        views.notifications_mark_all_read,
+        name="notifications_mark_all_read",
+    ),
+    path("notifications/settings/", views.notification_settings, name="notification_settings"),
 ]

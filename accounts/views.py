@@ -1,19 +1,28 @@
 import django_otp
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render, resolve_url
+from django.template.defaultfilters import pluralize
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
 from accounts import services
+from accounts import services_notifications as notifications
 from accounts.forms import OneTimeCodeForm, SignInForm
-from accounts.models import Role
+from accounts.models import NotificationKind, Role
 from accounts.permissions import role_required
 from accounts.selectors import two_factor_device_of, users_visible_to
+from accounts.selectors_notifications import (
+    email_choices_for,
+    get_notification_for_user,
+    notifications_of,
+)
 from accounts.two_factor import key_in_groups, qr_code_svg
 from core.forms import add_service_errors
 
@@ -103,3 +112,45 @@ def _same_query(request, url_name):
 
 def _context(request, form):
     return {"form": form, "next": _next_page(request)}
+
+
+# --- Notifications: one's own only; another person's is a 404.
+
+
+@login_required
+def notification_list(request):
+    page = Paginator(notifications_of(request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "accounts/notification_list.html", {"page": page})
+
+
+@login_required
+def notification_open(request, pk):
+    notification = get_notification_for_user(request.user, pk)
+    notifications.notification_mark_read(notification=notification, user=request.user)
+    # A notification's link is a path on this site, checked by the database.
+    return redirect(notification.link)
+
+
+@login_required
+@require_POST
+def notifications_mark_all_read(request):
+    marked = notifications.notifications_mark_all_read(user=request.user)
+    messages.success(request, f"{marked} notification{pluralize(marked)} marked as read.")
+    return redirect("notification_list")
+
+
+@login_required
+def notification_settings(request):
+    if request.method == "POST":
+        wanted = set(request.POST.getlist("email"))
+        notifications.email_preferences_set(
+            user=request.user,
+            kinds_without_email=[kind for kind in NotificationKind.values if kind not in wanted],
+        )
+        messages.success(request, "Your e-mail choices are saved.")
+        return redirect("notification_settings")
+    return render(
+        request,
+        "accounts/notification_settings.html",
+        {"choices": email_choices_for(request.user)},
+    )

@@ -14,7 +14,6 @@ from commissioning.models import Organisation, Place, Sector, Service
 from commissioning.selectors import places_visible_to
 from core.widgets import DateInput
 from referrals.models import (
-    ACKNOWLEDGE_WITHIN,
     CHOSEN_BASES,
     CHOSEN_METHODS,
     ConcernSeverity,
@@ -250,24 +249,11 @@ class ReferralFilter(django_filters.FilterSet):
         fields = ["status", "urgency", "destination_sector", "place"]
 
 
-def _within(delta) -> str:
-    hours = int(delta.total_seconds() // 3600)
-    if hours % 24:
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    return f"{hours // 24} day{'s' if hours != 24 else ''}"
-
-
 class ConcernForm(forms.Form):
-    """Raise a concern; the organisations offered are those involved in the referral."""
+    """Raise a concern; the organisations offered are those involved in the referral, and each
+    severity says its deadline in the referral's system."""
 
-    severity = forms.ChoiceField(
-        choices=[("", "Choose…")]
-        + [
-            (value, f"{label}: to be acknowledged within {_within(ACKNOWLEDGE_WITHIN[value])}")
-            for value, label in ConcernSeverity.choices
-        ],
-        error_messages={"required": "Choose how serious the concern is."},
-    )
+    severity = forms.ChoiceField(error_messages={"required": "Choose how serious the concern is."})
     addressed_to = forms.TypedChoiceField(
         label="Addressed to",
         coerce=int,
@@ -279,8 +265,12 @@ class ConcernForm(forms.Form):
         error_messages={"required": "Say what the concern is."},
     )
 
-    def __init__(self, *args, addressees, **kwargs):
+    def __init__(self, *args, addressees, deadlines, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["severity"].choices = [("", "Choose…")] + [
+            (value, f"{label}: to be acknowledged within {deadlines[value]}")
+            for value, label in ConcernSeverity.choices
+        ]
         self.organisations = {organisation.pk: organisation for organisation, _ in addressees}
         self.fields["addressed_to"].choices = [("", "Choose…")] + [
             (organisation.pk, f"{organisation.name} ({why})") for organisation, why in addressees

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -369,14 +367,36 @@ class ConcernSeverity(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
 
-# How long the organisation a concern is addressed to has to acknowledge it. The deadline is
-# stored on each concern when raised, so changing these never moves an old deadline.
-ACKNOWLEDGE_WITHIN: dict[str, timedelta] = {
-    ConcernSeverity.LOW: timedelta(days=5),
-    ConcernSeverity.MODERATE: timedelta(days=2),
-    ConcernSeverity.HIGH: timedelta(days=1),
-    ConcernSeverity.CRITICAL: timedelta(hours=4),
-}
+class DeadlineUnit(models.TextChoices):
+    WORKING_DAYS = "working_days", "working days"
+    HOURS = "hours", "hours"
+
+
+class ConcernDeadline(AuditedModel):
+    """How long the organisation a concern is addressed to has to acknowledge it, per system and
+    severity, as its administrator set it. A severity with no row has the default
+    (referrals/deadlines.py). The unit is the severity's, not stored: low and moderate count
+    working days, high and critical clock hours."""
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="concern_deadlines")
+    severity = models.CharField(max_length=10, choices=ConcernSeverity.choices)
+    amount = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["system", "severity"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "severity"], name="concern_deadline_one_per_severity"
+            ),
+            models.CheckConstraint(
+                condition=Q(severity__in=ConcernSeverity.values),
+                name="concern_deadline_severity_valid",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=1), name="concern_deadline_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_severity_display()}: {self.amount}"
 
 
 @pghistory.track()
@@ -407,6 +427,9 @@ class Concern(AuditedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resolution = models.TextField(blank=True)
+    # Set once, by the escalation pass, when the deadline passed unacknowledged
+    # (referrals/services_escalation.py); never cleared, so nobody is told twice.
+    escalated_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -418,6 +441,16 @@ class Concern(AuditedModel):
                 fields=["addressed_to", "acknowledge_by"],
                 condition=Q(resolved_at__isnull=True),
                 name="concern_open_by_addressee",
+            ),
+            # The escalation pass, every five minutes: only the few still waiting are indexed.
+            models.Index(
+                fields=["acknowledge_by"],
+                condition=Q(
+                    escalated_at__isnull=True,
+                    acknowledged_at__isnull=True,
+                    resolved_at__isnull=True,
+                ),
+                name="concern_awaiting_escalation",
             ),
         ]
         constraints = [
@@ -437,6 +470,10 @@ class Concern(AuditedModel):
                 condition=Q(resolved_at__isnull=True, resolution="")
                 | Q(resolved_at__isnull=False, resolved_by__isnull=False) & ~Q(resolution=""),
                 name="concern_resolution_written",
+            ),
+            models.CheckConstraint(
+                condition=Q(escalated_at__isnull=True) | Q(escalated_at__gte=F("acknowledge_by")),
+                name="concern_escalated_after_deadline",
             ),
         ]
 

@@ -5,13 +5,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
+    DateTimeField,
+    DurationField,
     Exists,
+    ExpressionWrapper,
+    F,
     OuterRef,
     Q,
     QuerySet,
+    Value,
+    When,
 )
 from django.http import Http404
 from django.utils import timezone
@@ -277,14 +286,65 @@ def remit_preview(
     return preview
 
 
-def waiting_on_statutory(user: User) -> QuerySet[Referral]:
-    """Open referrals to health and social care, oldest first, with any voluntary cover."""
-    return (
+def waiting_on_statutory(user: User, *, now: datetime | None = None) -> QuerySet[Referral]:
+    """Open referrals to health and social care, oldest first, with any voluntary cover, each
+    with when its wait reaches its limit and whether it has passed it (with_wait_limit)."""
+    return with_wait_limit(
         referrals_visible_to(user)
         .filter(status__in=OPEN_STATUSES)
         .exclude(destination_sector=Sector.VOLUNTARY)
         .prefetch_related("interim_cover__organisation")
-        .order_by("referred_at")
+        .order_by("referred_at"),
+        now=now or timezone.now(),
+    )
+
+
+def with_wait_limit(referrals: QuerySet[Referral], *, now: datetime) -> QuerySet[Referral]:
+    """Adds `wait_limit_at`, when the referral's urgency says it should have had first contact
+    (settings.STATUTORY_WAIT_LIMITS), and `past_wait_limit`: still no contact after that. In
+    the same query, so lists of any length stay one query."""
+    limit = Case(
+        *(
+            When(urgency=urgency, then=Value(allowed))
+            for urgency, allowed in settings.STATUTORY_WAIT_LIMITS.items()
+        ),
+        output_field=DurationField(),
+    )
+    return referrals.annotate(
+        wait_limit_at=ExpressionWrapper(F("referred_at") + limit, output_field=DateTimeField()),
+    ).annotate(
+        past_wait_limit=ExpressionWrapper(
+            Q(first_contact_at__isnull=True, wait_limit_at__lt=now), output_field=BooleanField()
+        )
+    )
+
+
+def wait_limits_in_words() -> str:
+    """ "4 hours for an emergency, 2 days if urgent, …", as the waiting list explains them."""
+    words = []
+    for urgency, allowed in settings.STATUTORY_WAIT_LIMITS.items():
+        hours = int(allowed.total_seconds() // 3600)
+        amount = f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
+        words.append(f"{amount} ({urgency})")
+    return ", ".join(words)
+
+
+def statutory_waits_past_limit(user: User, *, now: datetime | None = None) -> QuerySet[Referral]:
+    """The waits on health and social care this person can see that have passed their limit."""
+    # past_wait_limit is with_wait_limit's annotation, which the type stubs cannot see.
+    return waiting_on_statutory(user, now=now).filter(past_wait_limit=True)  # type: ignore[misc]
+
+
+def wait_of(referral: Referral, *, now: datetime | None = None) -> Referral | None:
+    """A statutory referral as the waiting list shows it (with its limit), for the page of a
+    voluntary referral that covers for it; None once it no longer waits."""
+    return (
+        with_wait_limit(
+            Referral.objects.filter(pk=referral.pk, status__in=OPEN_STATUSES),
+            now=now or timezone.now(),
+        )
+        .select_related("organisation")
+        .first()
     )
 
 

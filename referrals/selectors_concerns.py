@@ -144,6 +144,7 @@ CONCERN_STATES = {
     "open": "Open",
     "awaiting": "Awaiting acknowledgement",
     "overdue": "Overdue",
+    "escalated": "Escalated",
     "resolved": "Resolved",
 }
 
@@ -161,6 +162,7 @@ def concerns_in_state(
         "overdue": Q(
             resolved_at__isnull=True, acknowledged_at__isnull=True, acknowledge_by__lt=now
         ),
+        "escalated": Q(escalated_at__isnull=False),
         "resolved": Q(resolved_at__isnull=False),
     }
     if state not in conditions:

@@ -16,6 +16,7 @@ from commissioning.selectors_remit import service_remit_check
 from commissioning.validation import known_need_codes, unknown_codes
 from core.conflicts import EditConflict
 from core.dates import age_on
+from referrals import notices
 from referrals.models import (
     BASES_WITHOUT_CONSENT,
     CHOSEN_BASES,
@@ -336,7 +337,7 @@ def referral_create(
                 }
             )
 
-    return Referral.objects.create(
+    referral = Referral.objects.create(
         patient=patient,
         referrer=referrer,
         referrer_organisation=team,
@@ -363,6 +364,8 @@ def referral_create(
         created_by=referrer,
         updated_by=referrer,
     )
+    notices.notice_received(referral=referral)
+    return referral
 
 
 def _transition(
@@ -405,13 +408,15 @@ def _transition(
 
 def referral_accept(*, referral: Referral, user: User, expected_version: int) -> Referral:
     now = timezone.now()
-    return _transition(
+    accepted = _transition(
         referral=referral,
         user=user,
         action="accept",
         expected_version=expected_version,
         changes={"decided_at": now, "decided_by": user},
     )
+    notices.notice_accepted(referral=accepted, by=user)
+    return accepted
 
 
 def referral_decline(
@@ -419,7 +424,7 @@ def referral_decline(
 ) -> Referral:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the referral is declined; the referrer sees it."})
-    return _transition(
+    declined = _transition(
         referral=referral,
         user=user,
         action="decline",
@@ -430,6 +435,8 @@ def referral_decline(
             "decline_reason": reason.strip(),
         },
     )
+    notices.notice_declined(referral=declined, by=user)
+    return declined
 
 
 def referral_record_contact(
@@ -468,7 +475,7 @@ def referral_withdraw(
 ) -> Referral:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the referral is withdrawn."})
-    return _transition(
+    withdrawn = _transition(
         referral=referral,
         user=user,
         action="withdraw",
@@ -479,6 +486,8 @@ def referral_withdraw(
             "withdrawal_reason": reason.strip(),
         },
     )
+    notices.notice_withdrawn(referral=withdrawn, by=user)
+    return withdrawn
 
 
 def patient_get_or_register(

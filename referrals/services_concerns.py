@@ -5,16 +5,16 @@ when someone else changed the concern first."""
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from accounts.models import User
+from accounts.models import NotificationKind, User
 from commissioning.models import Organisation
 from core.conflicts import EditConflict
 from referrals.models import (
-    ACKNOWLEDGE_WITHIN,
     Concern,
     ConcernSeverity,
     Referral,
@@ -24,6 +24,8 @@ from referrals.selectors_concerns import (
     concern_addressees_for,
     concern_may_raise,
 )
+from referrals.selectors_deadlines import concern_deadlines_for
+from referrals.services_concern_notices import concern_notify
 
 
 def _when(moment: datetime | None) -> str:
@@ -45,8 +47,9 @@ def concern_raise(
     description: str,
     now: datetime | None = None,
 ) -> Concern:
-    """Raise a concern on a referral, addressed to another organisation involved in it. The
-    acknowledgement deadline is fixed now, from the severity, and never moves afterwards."""
+    """Raise a concern on a referral, addressed to another organisation involved in it, and tell
+    the organisation addressed. The acknowledgement deadline is fixed now, from the severity and
+    the system's deadlines (referrals/deadlines.py), and never moves afterwards."""
     now = now or timezone.now()
     if user.organisation is None:
         raise ValidationError("Only someone who works for an organisation can raise a concern.")
@@ -71,18 +74,31 @@ def concern_raise(
         errors["raised_at"] = ["A concern is raised between the referral and now."]
     if errors or addressed_to is None:
         raise ValidationError(errors)
-    return Concern.objects.create(
-        referral=referral,
-        raised_by=user,
-        raised_by_organisation=user.organisation,
-        addressed_to=addressed_to,
-        severity=severity,
-        description=description.strip(),
-        raised_at=now,
-        acknowledge_by=now + ACKNOWLEDGE_WITHIN[ConcernSeverity(severity)],
-        created_by=user,
-        updated_by=user,
-    )
+    deadline = concern_deadlines_for(system_id=referral.organisation.system_id)[severity]
+    with transaction.atomic():
+        concern = Concern.objects.create(
+            referral=referral,
+            raised_by=user,
+            raised_by_organisation=user.organisation,
+            addressed_to=addressed_to,
+            severity=severity,
+            description=description.strip(),
+            raised_at=now,
+            acknowledge_by=deadline.due(now),
+            created_by=user,
+            updated_by=user,
+        )
+        concern_notify(
+            concern=concern,
+            recipients=addressed_to.users.filter(is_active=True),
+            kind=NotificationKind.CONCERN_RAISED,
+            event="raised",
+            title=(
+                f"{concern.get_severity_display()} concern on {referral.reference} from "
+                f"{user.organisation.name}: acknowledge by {_when(concern.acknowledge_by)}"
+            ),
+        )
+    return concern
 
 
 def _concern_refused(concern: Concern, expected_version: int, doing: str) -> EditConflict:
@@ -129,7 +145,26 @@ def concern_acknowledge(
     now = _checked_now(concern, now)
     # One conditional UPDATE, as for a referral: it succeeds only if nobody has changed the
     # concern since this person loaded it and it is still unacknowledged.
-    updated = Concern.objects.filter(
+    with transaction.atomic():
+        updated = _acknowledge(concern, user, expected_version, now)
+        if not updated:
+            raise _concern_refused(concern, expected_version, "acknowledge")
+        acknowledged = Concern.objects.select_related("referral", "raised_by").get(pk=concern.pk)
+        _tell_the_raiser(
+            acknowledged,
+            user,
+            kind=NotificationKind.CONCERN_ACKNOWLEDGED,
+            event="acknowledged",
+            title=(
+                f"Your concern on {acknowledged.referral.reference} was acknowledged by "
+                f"{user.full_name}"
+            ),
+        )
+    return acknowledged
+
+
+def _acknowledge(concern: Concern, user: User, expected_version: int, now: datetime) -> int:
+    return Concern.objects.filter(
         pk=concern.pk,
         version=expected_version,
         acknowledged_at__isnull=True,
@@ -141,9 +176,14 @@ def concern_acknowledge(
         updated_at=timezone.now(),
         updated_by=user,
     )
-    if not updated:
-        raise _concern_refused(concern, expected_version, "acknowledge")
-    return Concern.objects.get(pk=concern.pk)
+
+
+def _tell_the_raiser(concern: Concern, user: User, *, kind: str, event: str, title: str) -> None:
+    """The raiser hears what became of their concern, unless they did it themselves."""
+    if concern.raised_by_id != user.pk and concern.raised_by.is_active:
+        concern_notify(
+            concern=concern, recipients=[concern.raised_by], kind=kind, event=event, title=title
+        )
 
 
 def concern_resolve(
@@ -162,7 +202,25 @@ def concern_resolve(
     if not resolution.strip():
         raise ValidationError({"resolution": "Write how the concern was resolved."})
     now = _checked_now(concern, now)
-    updated = Concern.objects.filter(
+    with transaction.atomic():
+        updated = _resolve(concern, user, expected_version, resolution, now)
+        if not updated:
+            raise _concern_refused(concern, expected_version, "resolve")
+        resolved = Concern.objects.select_related("referral", "raised_by").get(pk=concern.pk)
+        _tell_the_raiser(
+            resolved,
+            user,
+            kind=NotificationKind.CONCERN_RESOLVED,
+            event="resolved",
+            title=f"Your concern on {resolved.referral.reference} was resolved by {user.full_name}",
+        )
+    return resolved
+
+
+def _resolve(
+    concern: Concern, user: User, expected_version: int, resolution: str, now: datetime
+) -> int:
+    return Concern.objects.filter(
         pk=concern.pk, version=expected_version, resolved_at__isnull=True
     ).update(
         resolved_at=now,
@@ -174,6 +232,3 @@ def concern_resolve(
         updated_at=timezone.now(),
         updated_by=user,
     )
-    if not updated:
-        raise _concern_refused(concern, expected_version, "resolve")
-    return Concern.objects.get(pk=concern.pk)

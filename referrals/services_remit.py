@@ -11,6 +11,7 @@ from accounts.models import User
 from commissioning.models import Sector, ServiceSpecification
 from commissioning.remit import CLAUSE_HEADINGS, RemitClause
 from commissioning.selectors import need_labels
+from referrals import notices
 from referrals.models import (
     Referral,
     RemitLimitMark,
@@ -128,7 +129,7 @@ def remit_mark_create(
     clause_text = remit_clause_text(specification=specification, clause=clause)
     try:
         with transaction.atomic():
-            return RemitLimitMark.objects.create(
+            mark = RemitLimitMark.objects.create(
                 referral=referral,
                 specification=specification,
                 clause=clause,
@@ -143,6 +144,8 @@ def remit_mark_create(
         # Someone marked it between our check and our insert: one mark per referral.
         existing = RemitLimitMark.objects.select_related("marked_by").get(referral=referral)
         raise _already_marked(referral, existing) from None
+    notices.notice_at_remit_limit(referral=referral, by=user, mark_id=mark.pk)
+    return mark
 
 
 @transaction.atomic

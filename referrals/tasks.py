@@ -7,6 +7,7 @@ from commissioning.models import System
 from referrals.models import ReportKind
 from referrals.reports.snapshots import nightly_periods, report_snapshot_refresh
 from referrals.services_access import access_records_prune
+from referrals.services_escalation import concerns_escalate_overdue
 
 
 @shared_task(
@@ -45,3 +46,10 @@ def nightly_reports() -> int:
 def prune_access_log() -> int:
     """Delete the access records older than ACCESS_LOG_RETENTION_DAYS."""
     return access_records_prune(now=timezone.now())
+
+
+@shared_task(name="referrals.escalate_overdue")
+def escalate_overdue() -> int:
+    """Escalate the concerns past their acknowledgement deadline; each only once, however many
+    workers run this at the same time or again after a restart."""
+    return concerns_escalate_overdue(now=timezone.now())

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from referrals import views, views_access, views_concerns, views_dashboard, views_remit
+from referrals import (
+    views,
+    views_access,
+    views_concerns,
+    views_dashboard,
+    views_deadlines,
+    views_remit,
+)
 
 urlpatterns = [
     path("commissioner/dashboard/", views_dashboard.dashboard, name="dashboard"),
@@ -42,6 +49,7 @@ urlpatterns = [
     path("referrals/<int:pk>/consent/", views.referral_consent, name="referral_consent"),
     path("referrals/<int:pk>/<slug:action>/", views.referral_action, name="referral_action"),
     path("concerns/", views_concerns.concern_list, name="concern_list"),
+    path("concerns/deadlines/", views_deadlines.concern_deadlines, name="concern_deadlines"),
     path("access-log/", views_access.access_log, name="access_log"),
     path("access-log/download/", views_access.access_log_csv, name="access_log_csv"),
     path(

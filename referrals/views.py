@@ -18,6 +18,7 @@ from referrals import (
     selectors,
     selectors_concerns,
     selectors_consent,
+    selectors_deadlines,
     services,
     services_consent,
     services_identity,
@@ -79,7 +80,11 @@ def referral_waiting(request):
     today = timezone.localdate()
     for referral in page:
         referral.days_waited = (today - timezone.localtime(referral.referred_at).date()).days
-    return render(request, "referrals/referral_waiting.html", {"page": page})
+    return render(
+        request,
+        "referrals/referral_waiting.html",
+        {"page": page, "limits": selectors.wait_limits_in_words()},
+    )
 
 
 @login_required
@@ -124,6 +129,9 @@ def _detail(user, referral: Referral, *, consent_form: ConsentForm | None = None
         "remit_mark": selectors.remit_mark_on(referral),
         "may_mark_remit": selectors.remit_mark_editable_by(user, referral),
         "consents": selectors_consent.consent_history(patient=referral.patient),
+        "covered_wait": selectors.wait_of(referral.interim_cover_for)
+        if referral.interim_cover_for
+        else None,
         "consent_form": (consent_form or ConsentForm()) if may_record_consent else None,
         **_concern_section(user, referral),
     }
@@ -263,5 +271,14 @@ def _concern_section(user, referral: Referral) -> dict:
         if selectors_concerns.concern_may_raise(user, referral)
         else []
     )
-    form = ConcernForm(addressees=addressees) if addressees else None
+    form = (
+        ConcernForm(
+            addressees=addressees,
+            deadlines=selectors_deadlines.concern_deadlines_for(
+                system_id=referral.organisation.system_id
+            ),
+        )
+        if addressees
+        else None
+    )
     return {"concerns": concerns, "concern_form": form}

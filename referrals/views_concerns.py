@@ -15,7 +15,7 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from core.conflicts import EditConflict
 from core.forms import add_service_errors
-from referrals import selectors, selectors_concerns, services_concerns
+from referrals import selectors, selectors_concerns, selectors_deadlines, services_concerns
 from referrals.forms import ConcernActionForm, ConcernForm, ConcernListForm
 from referrals.models import Concern
 
@@ -46,6 +46,9 @@ def concern_raise(request, pk):
         request.POST or None,
         addressees=selectors_concerns.concern_addressees_for(
             referral=referral, organisation=request.user.organisation
+        ),
+        deadlines=selectors_deadlines.concern_deadlines_for(
+            system_id=referral.organisation.system_id
         ),
     )
     if request.method == "POST" and form.is_valid():

@@ -1,4 +1,5 @@
-"""The checks behind /health/: the database, the broker, a Celery worker and Celery beat.
+"""The checks behind /health/: the database, the broker, a Celery worker, Celery beat and the
+notification e-mails.
 
 Each check returns a `Check` and never raises, and each has a deadline that covers reads as well
 as connecting: a server that accepts a connection and then never answers (a frozen process) must
@@ -12,14 +13,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import redis
 from django.db import connections
+from django.utils import timezone
 from kombu import Connection
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from accounts.models import Notification
 
 logger = logging.getLogger(__name__)
 
@@ -56,17 +60,30 @@ def redis_client(*, url: str, timeout: float) -> redis.Redis:
     )
 
 
-def _probe_database() -> None:
-    # A connection of its own, so that a probe abandoned at its deadline never leaves the
-    # request's connection half-used.
-    conn = connections.create_connection("default")
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            if cursor.fetchone() != (1,):
-                raise RuntimeError("SELECT 1 did not return 1")
-    finally:
-        conn.close()
+class _DatabaseProbe:
+    """SELECT 1, then the notification e-mails that failed after every retry since `since` (a
+    partial index holds only failures), on a connection of its own, so that a probe abandoned
+    at its deadline never leaves the request's connection half-used."""
+
+    def __init__(self, *, since: datetime):
+        self.since = since
+        self.failed_emails: int | None = None
+
+    def __call__(self) -> None:
+        conn = connections.create_connection("default")
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                if cursor.fetchone() != (1,):
+                    raise RuntimeError("SELECT 1 did not return 1")
+                cursor.execute(
+                    f"SELECT count(*) FROM {Notification._meta.db_table} "
+                    "WHERE email_failed_at IS NOT NULL AND email_failed_at >= %s",
+                    [self.since],
+                )
+                self.failed_emails = cursor.fetchone()[0]
+        finally:
+            conn.close()
 
 
 class _Deadline:
@@ -147,9 +164,31 @@ def beat_check(*, client: redis.Redis, stale_after: float) -> Check:
     return Check(True, f"last ran a scheduled task at {when}")
 
 
+# An e-mail that failed after every retry is reported for a day: long enough for someone to
+# see it, and it clears by itself once the mail server is mended and nothing new fails.
+MAIL_FAILURE_WINDOW = timedelta(hours=24)
+
+
+def mail_check(*, failed: int | None) -> Check:
+    """Notification e-mails that failed after every retry in the last day. The notifications
+    themselves are still in the app; the e-mails were not delivered."""
+    if failed is None:
+        return Check(False, "not checked: the database did not answer")
+    if failed:
+        plural = "s" if failed != 1 else ""
+        logger.error(
+            "health check: %s notification e-mail%s failed in the last 24 h", failed, plural
+        )
+        return Check(
+            False, f"{failed} notification e-mail{plural} failed after every retry in the last 24 h"
+        )
+    return Check(True, "no notification e-mail failed in the last 24 h")
+
+
 def run_checks(*, broker_url: str, timeout: float, beat_stale_after: float) -> dict[str, Check]:
     """Every check, within about `timeout` seconds in all (the database runs alongside)."""
-    database = _Deadline(_probe_database, timeout=timeout)
+    probe = _DatabaseProbe(since=timezone.now() - MAIL_FAILURE_WINDOW)
+    database = _Deadline(probe, timeout=timeout)
     # One connection serves the broker check and beat's heartbeat.
     client = redis_client(url=broker_url, timeout=timeout / 2)
     try:
@@ -161,9 +200,11 @@ def run_checks(*, broker_url: str, timeout: float, beat_stale_after: float) -> d
             worker = beat = Check(False, "not checked: the broker did not answer")
     finally:
         client.close()
+    database_check = database.result(what="the database")
     return {
-        "database": database.result(what="the database"),
+        "database": database_check,
         "broker": broker,
         "worker": worker,
         "beat": beat,
+        "mail": mail_check(failed=probe.failed_emails if database_check.ok else None),
     }

@@ -169,6 +169,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "accounts.context_processors.notifications",
             ],
         },
     },
@@ -276,6 +277,14 @@ ACCESS_LOG_RETENTION_DAYS = env_int("ACCESS_LOG_RETENTION_DAYS", 2922, minimum=3
 # Lookups by NHS number one person may make in an hour. An ICC logging thirty referrals in an
 # afternoon makes about sixty (number, then date of birth); harvesting needs thousands.
 PATIENT_LOOKUPS_PER_HOUR = env_int("PATIENT_LOOKUPS_PER_HOUR", 120, minimum=1)
+# How long a referral to health or social care may wait for first contact, by urgency, before it
+# is flagged as past its limit (docs/referrals.md, "Waiting on statutory services").
+STATUTORY_WAIT_LIMITS = {
+    "emergency": timedelta(hours=env_int("STATUTORY_WAIT_EMERGENCY_HOURS", 4, minimum=1)),
+    "urgent": timedelta(days=env_int("STATUTORY_WAIT_URGENT_DAYS", 2, minimum=1)),
+    "soon": timedelta(days=env_int("STATUTORY_WAIT_SOON_DAYS", 7, minimum=1)),
+    "routine": timedelta(days=env_int("STATUTORY_WAIT_ROUTINE_DAYS", 28, minimum=1)),
+}
 
 # Two-factor sign-in: after the password, a code from an authenticator app (TOTP), once per
 # session. On by default in production; TWO_FACTOR_REQUIRED=false switches it off for the demo and
@@ -305,12 +314,25 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# --- E-mail: notifications (accounts.services_notifications) are sent by a Celery task.
 # EMAIL_URL such as smtp+tls://user:password@host:587 sets EMAIL_BACKEND, EMAIL_HOST and friends.
+# Development prints each message on the console (make run shows them); production must say
+# where mail goes, and from whom, or a failing mail set-up would only show in /health/ later.
+if PRODUCTION:
+    for _required in ("EMAIL_URL", "DEFAULT_FROM_EMAIL", "SITE_URL"):
+        if not env.str(_required, default="").strip():
+            raise ImproperlyConfigured(f"Set the {_required} environment variable")
 try:
     globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
 except (ValueError, KeyError, ImproperlyConfigured) as error:
     raise ImproperlyConfigured(f"EMAIL_URL is not a usable email URL: {error}") from None
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="VSO Care <no-reply@vsocare.invalid>")
+# Seconds an SMTP conversation may take before the task gives up and retries it later.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+# Where people reach VSO Care: the links in e-mails are built on it.
+SITE_URL = (env_url("SITE_URL", ("https", "http")) or "http://127.0.0.1:8000").rstrip("/")
+if PRODUCTION and not SITE_URL.startswith("https://"):
+    raise ImproperlyConfigured(f"SITE_URL must start https:// in production, not {SITE_URL!r}")
 
 # --- Celery
 CELERY_BROKER_URL = REDIS_URL
@@ -366,6 +388,14 @@ CELERY_BEAT_SCHEDULE = {
     "prune-access-log": {
         "task": "referrals.prune_access_log",
         "schedule": crontab(hour=3, minute=0),
+    },
+    # Every 5 minutes: concerns past their acknowledgement deadline are escalated, so within
+    # 15 minutes even when two runs are missed. A pass nobody took within the interval is
+    # dropped, not queued up: the next one does the same work.
+    "escalate-overdue-concerns": {
+        "task": "referrals.escalate_overdue",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 290},
     },
 }
 

@@ -10,7 +10,11 @@ from accounts.permissions import role_required
 from accounts.selectors import colleagues_of, user_counts_by_role
 from commissioning.selectors import organisation_counts_by_place
 from referrals.models import OPEN_STATUSES, ReferralStatus
-from referrals.selectors import referrals_visible_to, waiting_on_statutory
+from referrals.selectors import (
+    referrals_visible_to,
+    statutory_waits_past_limit,
+    waiting_on_statutory,
+)
 from vsocare.health import run_checks
 
 ROLE_HOMES = {
@@ -38,6 +42,7 @@ def icc_home(request):
             "open_count": visible.filter(status__in=OPEN_STATUSES).count(),
             "recent": visible.order_by("-referred_at")[:8],
             "waiting_count": waiting_on_statutory(request.user).count(),
+            "past_limit_count": statutory_waits_past_limit(request.user).count(),
         },
     )
 
@@ -51,7 +56,10 @@ def commissioner_home(request):
     return render(
         request,
         "home/commissioner.html",
-        {"place_counts": organisation_counts_by_place(request.user)},
+        {
+            "place_counts": organisation_counts_by_place(request.user),
+            "past_limit_count": statutory_waits_past_limit(request.user).count(),
+        },
     )
 
 

@@ -21,7 +21,8 @@ Sections:
   linked with a single VSO).
 - concerns: concerns open at the end of the period (or now, for a period not yet over), per
   organisation addressed and organisation raising them: open, awaiting acknowledgement, past
-  their acknowledgement deadline, high or critical, and the oldest.
+  their acknowledgement deadline, escalated (and the latest escalation, UK time), high or
+  critical, and the oldest.
 
 A place narrows the referrals, the services listed (those serving the place, or the whole
 system) and the concerns, but not capacity, which is the service's whatever the place.
@@ -161,6 +162,9 @@ concerns AS (
                  AND (c.acknowledged_at IS NULL OR c.acknowledged_at > c.acknowledge_by)
            ) AS past_deadline,
            count(*) FILTER (WHERE c.severity = ANY(%(serious)s)) AS serious,
+           count(*) FILTER (WHERE c.escalated_at < %(as_of)s) AS escalated,
+           to_char(max(c.escalated_at) FILTER (WHERE c.escalated_at < %(as_of)s)
+                   AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI') AS last_escalated_at,
            (min(c.raised_at) AT TIME ZONE %(tz)s)::date AS oldest_raised_on
     FROM {concern} c
     JOIN {referral} r ON r.id = c.referral_id

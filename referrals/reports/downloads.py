@@ -90,6 +90,8 @@ CSV_SECTIONS: dict[str, tuple[str, Rows, tuple[str, ...]]] = {
             "open",
             "awaiting_acknowledgement",
             "past_deadline",
+            "escalated",
+            "last_escalated_at",
             "serious",
             "oldest_raised_on",
         ),

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from commissioning.models import Organisation, Place, Sector, System
 from core.dates import day_start
@@ -89,6 +90,7 @@ def referral_split(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+        gaps, waits_past_limit = _gaps_and_late_waits(cursor, params=params, place=place)
 
     source_labels = dict(ReferralSource.choices)
     labels = {
@@ -114,4 +116,74 @@ def referral_split(
         "by_sector": {sector: overall[sector] for sector in SECTORS},
         "percent": percentages(overall),
         **sections,
+        "gap_referrals": gaps,
+        "statutory_waits_past_limit": waits_past_limit,
     }
+
+
+# Two figures of the gap between services, in one statement. Gap referrals: voluntary referrals
+# made after a health or social care service declined or disputed the need first (the gap the
+# voluntary sector is asked to bridge), by who declined and why; reasons are free text, grouped as
+# written ignoring case and the spaces around them. Late waits: referrals to health and social
+# care made in the period whose first contact came after their urgency's limit
+# (settings.STATUTORY_WAIT_LIMITS), or has still not come and the limit is past. The one row of
+# `late` comes back with every reason row, or alone when there is none.
+_GAPS_SQL = """
+WITH gaps AS (
+    SELECT d.name, lower(btrim(r.statutory_decline_reason)) AS reason_key,
+           min(btrim(r.statutory_decline_reason)) AS reason, count(*) AS n
+    FROM {referral} r
+    JOIN {organisation} d ON d.id = r.statutory_declined_by_id
+    WHERE r.referred_at >= %(start)s AND r.referred_at < %(end)s
+      AND {in_system} {place_filter}
+      AND r.destination_sector = %(sector_voluntary)s
+    GROUP BY d.name, reason_key
+), late AS (
+    SELECT count(*) FILTER (
+               WHERE coalesce(r.first_contact_at, %(now)s) > r.referred_at + l.allowed) AS n
+    FROM {referral} r
+    JOIN (VALUES {limits}) AS l (urgency, allowed) ON l.urgency = r.urgency
+    WHERE r.referred_at >= %(start)s AND r.referred_at < %(end)s
+      AND {in_system} {place_filter}
+      AND r.destination_sector <> %(sector_voluntary)s
+      AND r.status NOT IN ('declined', 'withdrawn')
+)
+SELECT late.n, gaps.name, gaps.reason, gaps.n
+FROM late LEFT JOIN gaps ON true
+ORDER BY gaps.name, gaps.n DESC, gaps.reason_key
+"""
+
+
+def _gaps_and_late_waits(cursor, *, params: dict, place: Place | None) -> tuple[dict, int]:
+    limits = settings.STATUTORY_WAIT_LIMITS
+    cursor.execute(
+        _GAPS_SQL.format(
+            referral=Referral._meta.db_table,
+            organisation=Organisation._meta.db_table,
+            in_system=IN_SYSTEM,
+            place_filter="AND r.place_id = %(place_id)s" if place is not None else "",
+            limits=", ".join(
+                f"(%(urgency_{n})s, %(allowed_{n})s::interval)" for n in range(len(limits))
+            ),
+        ),
+        {
+            **params,
+            "now": timezone.now(),
+            **{f"urgency_{n}": urgency for n, urgency in enumerate(limits)},
+            **{f"allowed_{n}": allowed for n, allowed in enumerate(limits.values())},
+        },
+    )
+    rows = cursor.fetchall()
+    late = rows[0][0] if rows else 0
+    by_organisation: dict[str, dict] = {}
+    for _late, name, reason, count in rows:
+        if name is None:
+            continue
+        entry = by_organisation.setdefault(name, {"organisation": name, "total": 0, "reasons": []})
+        entry["total"] += count
+        entry["reasons"].append({"reason": reason, "count": count})
+    gaps = {
+        "total": sum(entry["total"] for entry in by_organisation.values()),
+        "by_statutory_organisation": list(by_organisation.values()),
+    }
+    return gaps, int(late)

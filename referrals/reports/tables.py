@@ -53,25 +53,35 @@ def breach_table(report: dict, *, drill_down: str, query: str) -> list[BreachRow
     return [rows[key] for key in sorted(rows)]
 
 
-_CONCERN_COUNTS = ("open", "awaiting_acknowledgement", "past_deadline", "serious")
+_CONCERN_COUNTS = ("open", "awaiting_acknowledgement", "past_deadline", "escalated", "serious")
 
 
 def concerns_by_addressee(pairs: list[dict]) -> list[dict]:
     """The report's rows per (addressed to, raised by) summed per organisation addressed, the
-    ones with concerns past their deadline first: who is not answering."""
+    ones with concerns past their deadline first: who is not answering. Snapshots stored before
+    escalation existed have no escalation figures: they count as none."""
     rows: dict[str, dict] = {}
     for pair in pairs:
         row = rows.setdefault(
             pair["addressed_to"],
             {"addressed_to": pair["addressed_to"], "raised_by": 0, "oldest_raised_on": None,
-             **dict.fromkeys(_CONCERN_COUNTS, 0)},
+             "last_escalated_at": None, **dict.fromkeys(_CONCERN_COUNTS, 0)},
         )  # fmt: skip
         row["raised_by"] += 1
         for name in _CONCERN_COUNTS:
-            row[name] += pair[name]
+            row[name] += pair.get(name, 0)
         oldest = pair["oldest_raised_on"]
         if row["oldest_raised_on"] is None or oldest < row["oldest_raised_on"]:
             row["oldest_raised_on"] = oldest
+        escalated = pair.get("last_escalated_at")
+        if escalated and (row["last_escalated_at"] is None or escalated > row["last_escalated_at"]):
+            row["last_escalated_at"] = escalated
     return sorted(
-        rows.values(), key=lambda row: (-row["past_deadline"], -row["open"], row["addressed_to"])
+        rows.values(),
+        key=lambda row: (
+            -row["escalated"],
+            -row["past_deadline"],
+            -row["open"],
+            row["addressed_to"],
+        ),
     )

@@ -397,6 +397,9 @@ def test_production_requires_two_factor_by_default_and_development_does_not():
         DJANGO_ENV="production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
         DJANGO_ALLOWED_HOSTS="vsocare.example.nhs.uk",
+        EMAIL_URL="smtp+tls://smtp.example.nhs.uk:587",
+        DEFAULT_FROM_EMAIL="vsocare@example.nhs.uk",
+        SITE_URL="https://vsocare.example.nhs.uk",
     )
     development = diffsettings()
 
@@ -419,6 +422,9 @@ def test_production_with_two_factor_switched_off_is_named_by_the_deployment_chec
         DJANGO_ENV="production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
         DJANGO_ALLOWED_HOSTS="vsocare.example.nhs.uk",
+        EMAIL_URL="smtp+tls://smtp.example.nhs.uk:587",
+        DEFAULT_FROM_EMAIL="vsocare@example.nhs.uk",
+        SITE_URL="https://vsocare.example.nhs.uk",
         TWO_FACTOR_REQUIRED="false",
     )
 

@@ -127,9 +127,10 @@ def test_a_vso_worker_raises_a_concern_to_the_service_the_patient_is_waiting_for
 @pytest.mark.parametrize(
     ("severity", "deadline"),
     [
-        (ConcernSeverity.LOW, datetime.timedelta(days=5)),
+        # Five working days from a Monday: the next Monday, at the same time.
+        (ConcernSeverity.LOW, datetime.timedelta(days=7)),
         (ConcernSeverity.MODERATE, datetime.timedelta(days=2)),
-        (ConcernSeverity.HIGH, datetime.timedelta(days=1)),
+        (ConcernSeverity.HIGH, datetime.timedelta(hours=24)),
         (ConcernSeverity.CRITICAL, datetime.timedelta(hours=4)),
     ],
 )

@@ -203,7 +203,12 @@ def test_open_concerns_are_counted_as_they_stood_at_the_end_of_the_period(
             **kwargs,
         )
 
-    concern(severity=ConcernSeverity.CRITICAL, raised_at=at(5, 20), acknowledge_by=at(5, 20, 14))
+    concern(
+        severity=ConcernSeverity.CRITICAL,
+        raised_at=at(5, 20),
+        acknowledge_by=at(5, 20, 14),
+        escalated_at=at(5, 20, 14, 5),
+    )
     concern(
         severity=ConcernSeverity.LOW,
         raised_at=at(5, 21),
@@ -231,6 +236,8 @@ def test_open_concerns_are_counted_as_they_stood_at_the_end_of_the_period(
             "awaiting_acknowledgement": 1,
             "past_deadline": 1,
             "serious": 1,
+            "escalated": 1,
+            "last_escalated_at": "2026-05-20 14:05",
             "oldest_raised_on": "2026-05-20",
         }
     ]

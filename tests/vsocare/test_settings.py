@@ -45,6 +45,8 @@ def manage(*args: str, **overrides: str) -> subprocess.CompletedProcess:
         ("REDIS_URL", "unix:///tmp/redis.sock"),
         ("LOG_LEVEL", "CHATTY"),
         ("EMAIL_URL", "pigeon://loft"),
+        ("SITE_URL", "vsocare.example.nhs.uk"),
+        ("EMAIL_TIMEOUT", "a while"),
         ("DJANGO_CSRF_TRUSTED_ORIGINS", "vsocare.example.nhs.uk"),
         ("CELERY_TASK_SOFT_TIME_LIMIT", "5000"),
         ("HEALTH_TIMEOUT_SECONDS", "0"),
@@ -59,14 +61,26 @@ def test_a_malformed_variable_stops_start_up_and_is_named(variable, value):
     assert variable in result.stderr.splitlines()[-1]
 
 
-@pytest.mark.parametrize(
-    "variable", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"]
-)
-def test_production_refuses_to_start_without_its_required_variables(variable):
-    required = {
+# What production needs beside DJANGO_ENV, DATABASE_URL and REDIS_URL.
+def production_variables() -> dict[str, str]:
+    return {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
         "DJANGO_ALLOWED_HOSTS": "vsocare.example.nhs.uk",
+        "EMAIL_URL": "smtp+tls://smtp.example.nhs.uk:587",
+        "DEFAULT_FROM_EMAIL": "VSO Care <vsocare@example.nhs.uk>",
+        "SITE_URL": "https://vsocare.example.nhs.uk",
     }
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL",
+        "DEFAULT_FROM_EMAIL", "SITE_URL",
+    ],
+)  # fmt: skip
+def test_production_refuses_to_start_without_its_required_variables(variable):
+    required = production_variables()
     required[variable] = ""
 
     result = manage("check", DJANGO_ENV="production", **required)
@@ -76,13 +90,7 @@ def test_production_refuses_to_start_without_its_required_variables(variable):
 
 
 def test_production_refuses_debug():
-    result = manage(
-        "check",
-        DJANGO_ENV="production",
-        DJANGO_DEBUG="true",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
-        DJANGO_ALLOWED_HOSTS="vsocare.example.nhs.uk",
-    )
+    result = manage("check", DJANGO_ENV="production", DJANGO_DEBUG="true", **production_variables())
 
     assert result.returncode != 0
     assert "DJANGO_DEBUG" in result.stderr.splitlines()[-1]
@@ -95,12 +103,20 @@ def test_production_passes_the_deployment_checklist_with_no_warnings():
         "--fail-level",
         "WARNING",
         DJANGO_ENV="production",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
-        DJANGO_ALLOWED_HOSTS="vsocare.example.nhs.uk",
+        **production_variables(),
     )
 
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_a_site_url_without_https():
+    variables = {**production_variables(), "SITE_URL": "http://vsocare.example.nhs.uk"}
+
+    result = manage("check", DJANGO_ENV="production", **variables)
+
+    assert result.returncode != 0
+    assert "SITE_URL" in result.stderr.splitlines()[-1]
 
 
 def test_development_without_the_production_settings_fails_the_deployment_checklist():
