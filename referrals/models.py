@@ -237,6 +237,10 @@ class Referral(AuditedModel):
     override_reason = models.TextField(blank=True)
 
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # Set once, by the escalation pass, when a wait on health or social care passed its
+    # urgency's limit without first contact (referrals/services_escalation.py); never cleared,
+    # so nobody is told twice. Not a change anyone made: it does not bump the version.
+    wait_escalated_at = models.DateTimeField(null=True, blank=True)
     # Bumped on every change; a save that names an older version is refused, so two people
     # changing one referral at once cannot overwrite each other.
     version = models.PositiveIntegerField(default=1)
@@ -252,6 +256,18 @@ class Referral(AuditedModel):
                 fields=["referrer_organisation", "referred_at"], name="referral_team_date"
             ),
             models.Index(fields=["patient", "status"], name="referral_patient_status"),
+            # The escalation pass, every five minutes: only the statutory waits not yet
+            # contacted or escalated are indexed.
+            models.Index(
+                fields=["referred_at"],
+                condition=Q(
+                    wait_escalated_at__isnull=True,
+                    first_contact_at__isnull=True,
+                    status__in=OPEN_STATUSES,
+                )
+                & ~Q(destination_sector=Sector.VOLUNTARY),
+                name="referral_wait_unescalated",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -305,6 +321,11 @@ class Referral(AuditedModel):
             models.CheckConstraint(
                 condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("referred_at")),
                 name="referral_closed_after_referral",
+            ),
+            models.CheckConstraint(
+                condition=Q(wait_escalated_at__isnull=True)
+                | Q(wait_escalated_at__gt=F("referred_at")),
+                name="referral_wait_escalated_after_referral",
             ),
         ]
 

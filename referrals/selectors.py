@@ -22,6 +22,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import CombinedExpression
 from django.http import Http404
 from django.utils import timezone
 
@@ -303,20 +304,25 @@ def with_wait_limit(referrals: QuerySet[Referral], *, now: datetime) -> QuerySet
     """Adds `wait_limit_at`, when the referral's urgency says it should have had first contact
     (settings.STATUTORY_WAIT_LIMITS), and `past_wait_limit`: still no contact after that. In
     the same query, so lists of any length stay one query."""
-    limit = Case(
-        *(
-            When(urgency=urgency, then=Value(allowed))
-            for urgency, allowed in settings.STATUTORY_WAIT_LIMITS.items()
-        ),
-        output_field=DurationField(),
-    )
-    return referrals.annotate(
-        wait_limit_at=ExpressionWrapper(F("referred_at") + limit, output_field=DateTimeField()),
-    ).annotate(
+    return referrals.annotate(wait_limit_at=wait_limit_at()).annotate(
         past_wait_limit=ExpressionWrapper(
             Q(first_contact_at__isnull=True, wait_limit_at__lt=now), output_field=BooleanField()
         )
     )
+
+
+def wait_limit_at(*, path: str = "") -> "ExpressionWrapper[CombinedExpression]":
+    """When a referral's urgency says it should have had first contact: `referred_at` plus its
+    urgency's limit (settings.STATUTORY_WAIT_LIMITS). `path` reaches a related referral, such
+    as "interim_cover_for__" for the wait a voluntary referral covers."""
+    limit = Case(
+        *(
+            When(**{f"{path}urgency": urgency}, then=Value(allowed))
+            for urgency, allowed in settings.STATUTORY_WAIT_LIMITS.items()
+        ),
+        output_field=DurationField(),
+    )
+    return ExpressionWrapper(F(f"{path}referred_at") + limit, output_field=DateTimeField())
 
 
 def wait_limits_in_words() -> str:

@@ -7,7 +7,7 @@ from commissioning.models import System
 from referrals.models import ReportKind
 from referrals.reports.snapshots import nightly_periods, report_snapshot_refresh
 from referrals.services_access import access_records_prune
-from referrals.services_escalation import concerns_escalate_overdue
+from referrals.services_escalation import escalate_overdue as escalation_pass
 
 
 @shared_task(
@@ -50,6 +50,7 @@ def prune_access_log() -> int:
 
 @shared_task(name="referrals.escalate_overdue")
 def escalate_overdue() -> int:
-    """Escalate the concerns past their acknowledgement deadline; each only once, however many
-    workers run this at the same time or again after a restart."""
-    return concerns_escalate_overdue(now=timezone.now())
+    """Escalate the concerns past their acknowledgement deadline and the statutory waits past
+    their limit; each only once, however many workers run this at the same time or again after
+    a restart. Returns how many were escalated in all."""
+    return escalation_pass(now=timezone.now()).total

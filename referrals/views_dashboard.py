@@ -24,7 +24,12 @@ from referrals.reports import loading
 from referrals.reports.downloads import CSV_SECTIONS
 from referrals.reports.loading import Period
 from referrals.reports.split import SECTORS, period_bounds
-from referrals.reports.tables import BREACH_HEADINGS, breach_table, concerns_by_addressee
+from referrals.reports.tables import (
+    BREACH_HEADINGS,
+    breach_table,
+    concerns_by_addressee,
+    gaps_between_services,
+)
 from referrals.selectors import referrals_visible_to
 
 
@@ -93,6 +98,7 @@ def _sections_context(request, reports: dict) -> dict:
     split = reports[ReportKind.REFERRAL_SPLIT]
     activity = reports[ReportKind.SERVICE_ACTIVITY]
     capacity = [row for row in activity["services"] if row["capacity_commissioned"]]
+    gaps = gaps_between_services(split)
     query = request.GET.urlencode()
     return {
         "split": split,
@@ -108,7 +114,9 @@ def _sections_context(request, reports: dict) -> dict:
             "split-by-place": _chart(split["by_place"], "place", *SECTORS),
             "capacity-data": _chart(capacity, "service", "capacity_used", "capacity_commissioned"),
             "teams-data": _chart(activity["teams"], "team", "voluntary_services"),
+            "gaps-data": _chart(gaps.by_statutory_organisation, "organisation", "total"),
         },
+        "gaps": gaps,
         "activity": activity,
         "capacity": capacity,
         "overrides": [row for row in activity["services"] if row["overrides"]],

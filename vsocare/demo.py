@@ -43,6 +43,7 @@ from vsocare.demo_directory import (
 )
 from vsocare.demo_referrals import seed_demo_referrals
 from vsocare.demo_remit import seed_demo_remit_marks
+from vsocare.demo_safety_net import seed_demo_safety_net
 
 # SERVICES and USERS are imported from here by the seed_demo command and the tests.
 __all__ = ["DEMO_PASSWORD", "SERVICES", "SYSTEM_NAME", "USERS", "seed_demo"]
@@ -68,6 +69,8 @@ def seed_demo() -> dict[str, int]:
         "referrals": seed_demo_referrals(system=system, organisations=organisations),
         "remit marks": seed_demo_remit_marks(),
         "concerns": seed_demo_concerns(),
+        # Last: it escalates the concerns above and tells of the referrals above.
+        **seed_demo_safety_net(),
     }
 
 

@@ -15,6 +15,7 @@ from referrals.selectors import (
     statutory_waits_past_limit,
     waiting_on_statutory,
 )
+from referrals.selectors_attention import needs_attention
 from vsocare.health import run_checks
 
 ROLE_HOMES = {
@@ -38,6 +39,7 @@ def icc_home(request):
         request,
         "home/icc.html",
         {
+            "attention": needs_attention(user=request.user),
             "place_counts": organisation_counts_by_place(request.user),
             "open_count": visible.filter(status__in=OPEN_STATUSES).count(),
             "recent": visible.order_by("-referred_at")[:8],
@@ -57,6 +59,7 @@ def commissioner_home(request):
         request,
         "home/commissioner.html",
         {
+            "attention": needs_attention(user=request.user),
             "place_counts": organisation_counts_by_place(request.user),
             "past_limit_count": statutory_waits_past_limit(request.user).count(),
         },
@@ -68,7 +71,11 @@ def vso_lead_home(request):
     return render(
         request,
         "home/vso_lead.html",
-        {"colleagues": colleagues_of(request.user), "inbox": _vso_inbox(request.user)[:20]},
+        {
+            "attention": needs_attention(user=request.user),
+            "colleagues": colleagues_of(request.user),
+            "inbox": _vso_inbox(request.user)[:20],
+        },
     )
 
 
@@ -77,7 +84,11 @@ def vso_worker_home(request):
     return render(
         request,
         "home/vso_worker.html",
-        {"colleagues": colleagues_of(request.user), "inbox": _vso_inbox(request.user)[:20]},
+        {
+            "attention": needs_attention(user=request.user),
+            "colleagues": colleagues_of(request.user),
+            "inbox": _vso_inbox(request.user)[:20],
+        },
     )
 
 

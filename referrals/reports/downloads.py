@@ -40,6 +40,15 @@ def _breach_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def _gap_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per statutory organisation and reason; none from a snapshot older than the gaps."""
+    return [
+        {"organisation": line["organisation"], **reason}
+        for line in (report.get("gap_referrals") or {}).get("by_statutory_organisation", [])
+        for reason in line["reasons"]
+    ]
+
+
 SERVICE_COLUMNS = (
     "organisation", "service", "received", "accepted", "declined", "withdrawn", "contacted",
     "median_hours_to_contact", "response_target_hours", "contacted_within_target",
@@ -51,6 +60,7 @@ CSV_SECTIONS: dict[str, tuple[str, Rows, tuple[str, ...]]] = {
     "by_place": _split_rows("by_place", "place"),
     "by_team": _split_rows("by_team", "team"),
     "by_source": _split_rows("by_source", "source"),
+    "gaps": (ReportKind.REFERRAL_SPLIT, _gap_rows, ("organisation", "reason", "count")),
     "services": _activity_rows("services", SERVICE_COLUMNS),
     "capacity": _activity_rows(
         "services",

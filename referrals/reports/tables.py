@@ -85,3 +85,24 @@ def concerns_by_addressee(pairs: list[dict]) -> list[dict]:
             row["addressed_to"],
         ),
     )
+
+
+@dataclass
+class Gaps:
+    """The gaps between services in a split report: voluntary referrals made after a health or
+    social care service declined or disputed the work, per organisation that declined first, and
+    the statutory waits that passed their limit."""
+
+    total: int
+    by_statutory_organisation: list[dict]
+    waits_past_limit: int
+
+
+def gaps_between_services(split: dict) -> Gaps:
+    """Snapshots stored before the report counted gaps have no such figures: they count as none."""
+    gaps = split.get("gap_referrals") or {}
+    return Gaps(
+        total=gaps.get("total", 0),
+        by_statutory_organisation=gaps.get("by_statutory_organisation", []),
+        waits_past_limit=split.get("statutory_waits_past_limit", 0),
+    )

@@ -222,7 +222,10 @@ def test_the_command_runs_the_pass_once_and_says_how_many(clock, referral, icc, 
     call_command("escalate_overdue", stdout=out)
     call_command("escalate_overdue", stdout=out)
 
-    assert out.getvalue() == "2 concerns escalated.\n0 concerns escalated.\n"
+    assert out.getvalue() == (
+        "2 concerns escalated. 0 statutory waits escalated.\n"
+        "0 concerns escalated. 0 statutory waits escalated.\n"
+    )
 
 
 @pytest.mark.django_db

@@ -1,15 +1,14 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from referrals.services_escalation import concerns_escalate_overdue
+from referrals.services_escalation import escalate_overdue
 
 
 class Command(BaseCommand):
     help = (
-        "Escalate the concerns not acknowledged by their deadline, once, as Celery beat does "
-        "every five minutes."
+        "Escalate the concerns not acknowledged by their deadline and the statutory waits past "
+        "their limit, once, as Celery beat does every five minutes."
     )
 
     def handle(self, *args, **options):
-        escalated = concerns_escalate_overdue(now=timezone.now())
-        self.stdout.write(f"{escalated} concern{'' if escalated == 1 else 's'} escalated.")
+        self.stdout.write(escalate_overdue(now=timezone.now()).in_words())
