@@ -288,6 +288,19 @@ class ConcernActionForm(forms.Form):
     next = forms.CharField(widget=forms.HiddenInput, required=False)
 
 
+class ConcernReplyForm(forms.Form):
+    """A message to the other side of a concern; `next` is where to go back to."""
+
+    text = forms.CharField(
+        max_length=2000,
+        error_messages={
+            "required": "Write the reply.",
+            "max_length": "Keep the reply to 2000 characters.",
+        },
+    )
+    next = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
 class ConcernListForm(forms.Form):
     state = forms.ChoiceField(
         label="Show", choices=list(CONCERN_STATES.items()), required=False, initial="all"

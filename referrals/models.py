@@ -506,6 +506,33 @@ class Concern(AuditedModel):
         return self.resolved_at is None
 
 
+@pgtrigger.register(
+    # What each side said is evidence of who knew what, and when: never changed or taken back.
+    pgtrigger.Protect(name="concern_reply_no_update", operation=pgtrigger.Update),
+    pgtrigger.Protect(name="concern_reply_no_delete", operation=pgtrigger.Delete),
+)
+class ConcernReply(models.Model):
+    """A message on a concern between the organisation that raised it and the one it is
+    addressed to, before it is resolved: "the visit is booked for Thursday"."""
+
+    concern = models.ForeignKey(Concern, on_delete=models.PROTECT, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField()
+    written_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["written_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="concern_reply_has_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reply on concern {self.concern_id} by {self.author_id}"
+
+
 class ReportKind(models.TextChoices):
     REFERRAL_SPLIT = "referral_split", "Referral split"
     REMIT_BREACHES = "remit_breaches", "Remit breaches"

@@ -73,7 +73,7 @@ def concern_actions_for(user: User, concern: Concern) -> set[str]:
     organisation, which rarely uses VSO Care, also the referrer's team on its behalf (as the
     referral lifecycle does). Never the person who raised it: an acknowledgement is the other
     side saying "we have heard you", and would otherwise stop the deadline unheard.
-    Resolve: the raiser's organisation, or anyone who may acknowledge.
+    Resolve and reply: the raiser's organisation, or anyone who may acknowledge.
     """
     if user.role not in CONCERN_ACTOR_ROLES:
         return set()
@@ -87,7 +87,8 @@ def concern_actions_for(user: User, concern: Concern) -> set[str]:
         user.organisation_id is not None
         and concern.raised_by_organisation_id == user.organisation_id
     ):
-        actions.add("resolve")
+        # Either side may write to the other until it is resolved, and resolve it.
+        actions.update(("resolve", "reply"))
     return actions
 
 
@@ -181,4 +182,8 @@ def concerns_in_state(
 
 
 def concerns_on_referral(user: User, referral: Referral) -> QuerySet[Concern]:
-    return concerns_in_state(user).filter(referral=referral)
+    return (
+        concerns_in_state(user)
+        .filter(referral=referral)
+        .prefetch_related("replies__author", "replies__author_organisation")
+    )

@@ -16,6 +16,7 @@ from commissioning.models import Organisation
 from core.conflicts import EditConflict
 from referrals.models import (
     Concern,
+    ConcernReply,
     ConcernSeverity,
     Referral,
 )
@@ -232,3 +233,46 @@ def _resolve(
         updated_at=timezone.now(),
         updated_by=user,
     )
+
+
+REPLY_LENGTH = 2000
+
+
+def concern_reply(
+    *, concern: Concern, user: User, text: str, now: datetime | None = None
+) -> ConcernReply:
+    """Write to the other side of an open concern: the organisation it is addressed to and the
+    one that raised it. The other side is told (the raiser, or the addressed organisation's
+    people); the concern itself is not changed, so a reply never collides with an edit."""
+    if "reply" not in concern_actions_for(user, concern) or user.organisation_id is None:
+        raise PermissionDenied
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "Write the reply."})
+    if len(text) > REPLY_LENGTH:
+        raise ValidationError({"text": f"Keep the reply to {REPLY_LENGTH} characters."})
+    if concern.resolved_at is not None:
+        raise ValidationError({"text": "The concern is resolved: raise a new one if need be."})
+    with transaction.atomic():
+        reply = ConcernReply.objects.create(
+            concern=concern,
+            author=user,
+            author_organisation_id=user.organisation_id,
+            text=text,
+            written_at=now or timezone.now(),
+        )
+        from_raiser = user.organisation_id == concern.raised_by_organisation_id
+        replier = concern.raised_by_organisation if from_raiser else concern.addressed_to
+        recipients = (
+            concern.addressed_to.users.filter(is_active=True)
+            if from_raiser
+            else User.objects.filter(pk=concern.raised_by_id, is_active=True)
+        )
+        concern_notify(
+            concern=concern,
+            recipients=[person for person in recipients if person.pk != user.pk],
+            kind=NotificationKind.CONCERN_REPLIED,
+            event=f"reply:{reply.pk}",
+            title=f"A reply on the concern on {concern.referral.reference} from {replier.name}",
+        )
+    return reply

@@ -58,4 +58,5 @@ urlpatterns = [
         name="concern_acknowledge",
     ),
     path("concerns/<int:pk>/resolve/", views_concerns.concern_resolve, name="concern_resolve"),
+    path("concerns/<int:pk>/reply/", views_concerns.concern_reply, name="concern_reply"),
 ]

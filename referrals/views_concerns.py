@@ -16,7 +16,7 @@ from accounts.permissions import role_required
 from core.conflicts import EditConflict
 from core.forms import add_service_errors
 from referrals import selectors, selectors_concerns, selectors_deadlines, services_concerns
-from referrals.forms import ConcernActionForm, ConcernForm, ConcernListForm
+from referrals.forms import ConcernActionForm, ConcernForm, ConcernListForm, ConcernReplyForm
 from referrals.models import Concern
 
 
@@ -118,6 +118,27 @@ def concern_resolve(request, pk):
         done="resolved",
         resolution="resolution",
     )
+
+
+@require_POST
+@login_required
+def concern_reply(request, pk):
+    concern = selectors_concerns.get_concern_for_user(request.user, pk, action="reply")
+    form = ConcernReplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
+        return _back(request, concern)
+    try:
+        services_concerns.concern_reply(
+            concern=concern, user=request.user, text=form.cleaned_data["text"]
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"Your reply on the concern on {concern.referral.reference} is sent."
+        )
+    return _back(request, concern)
 
 
 def _back(request, concern: Concern):

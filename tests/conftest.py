@@ -6,6 +6,7 @@ import os
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import Role
 from commissioning.codes import Urgency
@@ -14,6 +15,7 @@ from tests.factories import (
     OrganisationFactory,
     PatientFactory,
     PlaceFactory,
+    ReferralFactory,
     ServiceFactory,
     SpecificationFactory,
     SystemFactory,
@@ -225,6 +227,43 @@ def social_care(system):
     return OrganisationFactory(
         system=system, place=None, name="Eastshire Adult Social Care", sector="social_care"
     )
+
+
+# --- The story of the first source paper: a frail woman waits on social care, the Red Cross
+# covers in the meantime and raises its concern.
+
+
+@pytest.fixture
+def waiting(patient, icc, social_care):
+    """The urgent social-care visit the patient has waited 19 days for."""
+    return ReferralFactory(
+        patient=patient,
+        referrer=icc,
+        service=None,
+        organisation=social_care,
+        urgency="urgent",
+        needs=["personal_care"],
+        activities=["personal_care"],
+        referred_at=timezone.now() - datetime.timedelta(days=19),
+    )
+
+
+@pytest.fixture
+def cover(patient, icc, home_from_hospital, waiting):
+    """The Red Cross covering in the meantime."""
+    return ReferralFactory(
+        patient=patient,
+        referrer=icc,
+        service=home_from_hospital,
+        interim_cover_for=waiting,
+        referred_at=timezone.now() - datetime.timedelta(days=18),
+    )
+
+
+@pytest.fixture
+def social_care_officer(social_care):
+    """A locality officer of the social care service, which seldom uses VSO Care."""
+    return UserFactory(full_name="Sam Okafor", role=Role.ICC, organisation=social_care)
 
 
 # --- A second integrated care system, whose people must see and change nothing of Eastern's.

@@ -14,7 +14,7 @@ from referrals.services_concerns import (
     concern_raise,
     concern_resolve,
 )
-from tests.factories import OrganisationFactory, ReferralFactory, UserFactory
+from tests.factories import OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,39 +25,6 @@ NOW = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=datetime.UTC)
 def frozen_clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def waiting(patient, icc, social_care):
-    """The urgent social-care visit the patient has waited 19 days for."""
-    return ReferralFactory(
-        patient=patient,
-        referrer=icc,
-        service=None,
-        organisation=social_care,
-        urgency="urgent",
-        needs=["personal_care"],
-        activities=["personal_care"],
-        referred_at=NOW - datetime.timedelta(days=19),
-    )
-
-
-@pytest.fixture
-def cover(patient, icc, home_from_hospital, waiting):
-    """The Red Cross covering in the meantime."""
-    return ReferralFactory(
-        patient=patient,
-        referrer=icc,
-        service=home_from_hospital,
-        interim_cover_for=waiting,
-        referred_at=NOW - datetime.timedelta(days=18),
-    )
-
-
-@pytest.fixture
-def social_care_officer(social_care):
-    """A locality officer of the social care service, which seldom uses VSO Care."""
-    return UserFactory(full_name="Sam Okafor", role=Role.ICC, organisation=social_care)
 
 
 @pytest.fixture
