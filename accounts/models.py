@@ -121,6 +121,7 @@ class NotificationKind(models.TextChoices):
     CONCERN_REPLIED = "concern_replied", "A reply to a concern"
     CONCERN_RESOLVED = "concern_resolved", "A concern resolved"
     ESCALATION = "escalation", "An escalation"
+    ACCOUNT_LOCKED = "account_locked", "An account locked after failed sign-ins"
 
 
 # Escalations always send an e-mail: a person cannot switch off being told that a warning about
@@ -146,6 +147,13 @@ class Notification(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
     email_failed_at = models.DateTimeField(null=True, blank=True)
     email_attempts = models.PositiveSmallIntegerField(default=0)
+    # Whether the recipient wanted this kind by e-mail when it was made, so that an e-mail the
+    # broker never took can be queued again without asking their preferences twice.
+    email_wanted = models.BooleanField(default=False)
+    # When the e-mail was last handed to the broker; NULL when handing it over failed. The
+    # re-send sweep queues again what was never handed over, or handed over long ago and
+    # neither sent nor failed (a worker lost it).
+    email_queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -168,6 +176,15 @@ class Notification(models.Model):
                 fields=["email_failed_at"],
                 name="notification_email_failed",
                 condition=models.Q(email_failed_at__isnull=False),
+            ),
+            # The re-send sweep's candidates: wanted, neither sent nor failed. Partial, so it
+            # holds only the e-mails in flight.
+            models.Index(
+                fields=["email_queued_at"],
+                name="notification_email_unsent",
+                condition=models.Q(
+                    email_wanted=True, emailed_at__isnull=True, email_failed_at__isnull=True
+                ),
             ),
         ]
 

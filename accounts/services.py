@@ -1,19 +1,23 @@
 import logging
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from axes.models import AccessFailureLog, AccessLog
+from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import VSO_ROLES, Role, User
+from accounts.models import VSO_ROLES, NotificationKind, Role, User
 from accounts.selectors import system_id_of
+from accounts.services_notifications import notify
 
 logger = logging.getLogger(__name__)
 
@@ -204,3 +208,43 @@ def _wait_in_words(device: TOTPDevice) -> str:
         return f"{minutes} minutes"
     hours = math.ceil(minutes / 60)
     return f"{hours} hours"
+
+
+# --- Lock-outs: django-axes locks an account after AXES_FAILURE_LIMIT failed sign-ins for
+# AXES_COOLOFF_TIME. The system's administrators are told, and may unlock it sooner.
+
+
+def account_lockout_notify(*, username: str, at: datetime | None = None) -> int:
+    """Tell the administrators of the locked account's system, once an hour at most per
+    account however long the attempts go on. A name that is nobody's account tells nobody:
+    guessing at addresses must not fill the administrators' bell. Returns how many were told."""
+    user = (
+        User.objects.filter(email__iexact=username.strip(), is_active=True)
+        .select_related("organisation")
+        .first()
+    )
+    system_id = system_id_of(user) if user is not None else None
+    if user is None or system_id is None:
+        return 0
+    at = timezone.localtime(at or timezone.now())
+    administrators = User.objects.filter(
+        role=Role.ADMINISTRATOR, is_active=True, organisation__system_id=system_id
+    ).exclude(pk=user.pk)
+    return notify(
+        recipients=administrators,
+        kind=NotificationKind.ACCOUNT_LOCKED,
+        event_key=f"account:{user.pk}:locked:{at:%Y%m%d%H}",
+        title=f"{user.full_name}'s account is locked after {settings.AXES_FAILURE_LIMIT} "
+        "failed sign-ins",
+        link=reverse("user_list") + "?locked=1",
+    )
+
+
+def account_unlock(*, user: User, by: User) -> int:
+    """Lift a lock-out before it ends by itself. Only an administrator of the person's own
+    system may. Returns how many records of failed attempts were cleared."""
+    if not by.has_role(Role.ADMINISTRATOR) or system_id_of(by) != system_id_of(user):
+        raise PermissionDenied
+    cleared = int(axes_reset(username=user.email.strip().lower()))
+    logger.info("Sign-in lock-out of user %s lifted by user %s", user.pk, by.pk)
+    return cleared

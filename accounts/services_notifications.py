@@ -7,6 +7,7 @@ by e-mail as it stands, so it must name the referral by its reference only, neve
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -40,41 +41,45 @@ def notify(*, recipients: Iterable[User], kind: str, event_key: str, title: str,
     if not recipient_ids:
         return 0
     table, users = Notification._meta.db_table, User._meta.db_table
-    # One statement for everyone, active people only. ON CONFLICT DO NOTHING makes "once per
-    # person and event" the database's rule; bulk_create(ignore_conflicts=True) could not say
-    # which rows it made.
+    preferences = EmailPreference._meta.db_table
+    now = timezone.now()
+    # One statement for everyone, active people only, each with whether they want this kind by
+    # e-mail. ON CONFLICT DO NOTHING makes "once per person and event" the database's rule;
+    # bulk_create(ignore_conflicts=True) could not say which rows it made. A wanted e-mail
+    # counts as queued now: it is handed to the broker once this commits, and marked not
+    # queued if the broker refuses it.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
+            WITH wanting AS (
+                SELECT people.id,
+                       %s OR NOT EXISTS (
+                           SELECT 1 FROM {preferences} AS preference
+                           WHERE preference.user_id = people.id
+                             AND %s = ANY(preference.kinds_without_email)
+                       ) AS email_wanted
+                FROM {users} AS people
+                WHERE people.id = ANY(%s) AND people.is_active
+            )
             INSERT INTO {table}
-                (recipient_id, kind, event_key, title, link, created_at, email_attempts)
-            SELECT people.id, %s, %s, %s, %s, %s, 0
-            FROM {users} AS people
-            WHERE people.id = ANY(%s) AND people.is_active
+                (recipient_id, kind, event_key, title, link, created_at, email_attempts,
+                 email_wanted, email_queued_at)
+            SELECT wanting.id, %s, %s, %s, %s, %s, 0,
+                   wanting.email_wanted, CASE WHEN wanting.email_wanted THEN %s END
+            FROM wanting
             ON CONFLICT (recipient_id, event_key) DO NOTHING
-            RETURNING id, recipient_id
+            RETURNING id, email_wanted
             """,
-            [kind, event_key, title[:200], link, timezone.now(), recipient_ids],
-        )
-        created: list[tuple[int, int]] = cursor.fetchall()
-    emailed = _wanting_email(kind=kind, created=created)
-    for notification_id in emailed:
-        transaction.on_commit(partial(_email_enqueue, notification_id=notification_id))
+            [
+                kind in ALWAYS_EMAILED, kind, recipient_ids,
+                kind, event_key, title[:200], link, now, now,
+            ],
+        )  # fmt: skip
+        created: list[tuple[int, bool]] = cursor.fetchall()
+    for notification_id, wanted in created:
+        if wanted:
+            transaction.on_commit(partial(_email_enqueue, notification_id=notification_id))
     return len(created)
-
-
-def _wanting_email(*, kind: str, created: list[tuple[int, int]]) -> list[int]:
-    if not created:
-        return []
-    if kind in ALWAYS_EMAILED:
-        return [notification_id for notification_id, _ in created]
-    declined = set(
-        EmailPreference.objects.filter(
-            user_id__in=[recipient_id for _, recipient_id in created],
-            kinds_without_email__contains=[kind],
-        ).values_list("user_id", flat=True)
-    )
-    return [pk for pk, recipient_id in created if recipient_id not in declined]
 
 
 def _email_enqueue(*, notification_id: int) -> None:
@@ -85,8 +90,51 @@ def _email_enqueue(*, notification_id: int) -> None:
         send_notification_email.delay(notification_id)
     except Exception:
         # The change that caused the notification has committed and the notification is
-        # stored; a broker that is down must not turn the person's page into an error.
+        # stored; a broker that is down must not turn the person's page into an error. The
+        # re-send sweep queues it again once the broker is back.
         logger.exception("Could not queue the e-mail for notification %s", notification_id)
+        Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
+            email_queued_at=None
+        )
+
+
+# An e-mail handed to the broker but neither sent nor failed this long after is taken to be
+# lost (a worker killed while it waited to retry) and queued again. Longer than the task's own
+# retries take (about 31 minutes), so a message still retrying is not queued twice; were it,
+# the send is at most once all the same.
+EMAIL_LOST_AFTER = timedelta(hours=1)
+# How many e-mails one sweep queues: a broker back after a long outage is not flooded at once.
+EMAIL_SWEEP_BATCH = 500
+
+
+def notification_emails_requeue(*, now: datetime | None = None) -> int:
+    """Queue again every wanted e-mail the broker never took, or took and lost: none is lost
+    while the notification stays. Two sweeps at once queue each e-mail once (row locks), and a
+    message queued twice is still sent once. Returns how many were queued."""
+    now = now or timezone.now()
+    table = Notification._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} SET email_queued_at = %s
+            WHERE id IN (
+                SELECT id FROM {table}
+                WHERE email_wanted AND emailed_at IS NULL AND email_failed_at IS NULL
+                  AND (email_queued_at IS NULL OR email_queued_at < %s)
+                ORDER BY id
+                LIMIT %s
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id
+            """,
+            [now, now - EMAIL_LOST_AFTER, EMAIL_SWEEP_BATCH],
+        )
+        queued = sorted(notification_id for (notification_id,) in cursor.fetchall())
+        for notification_id in queued:
+            transaction.on_commit(partial(_email_enqueue, notification_id=notification_id))
+    if queued:
+        logger.warning("Queued %s notification e-mail(s) again", len(queued))
+    return len(queued)
 
 
 def notification_email_send(*, notification_id: int) -> bool:
@@ -105,7 +153,12 @@ def notification_email_send(*, notification_id: int) -> bool:
             .filter(pk=notification_id, emailed_at__isnull=True)
             .first()
         )
-        if notification is None or not notification.recipient.is_active:
+        if notification is None:
+            return False
+        if not notification.recipient.is_active:
+            # They have left: nothing is sent, and the sweep stops trying.
+            notification.email_wanted = False
+            notification.save(update_fields=["email_wanted"])
             return False
         subject, body = notification_email_text(notification=notification)
         send_mail(

@@ -5,7 +5,11 @@ from celery import shared_task
 from django.conf import settings
 
 from accounts.services import sign_in_records_prune
-from accounts.services_notifications import notification_email_failed, notification_email_send
+from accounts.services_notifications import (
+    notification_email_failed,
+    notification_email_send,
+    notification_emails_requeue,
+)
 
 # A mail server that is down is tried again after about 1, 2, 4, 8 and 16 minutes: a short
 # outage loses nothing, and a long one is reported on /health/ within the half hour.
@@ -37,3 +41,8 @@ def send_notification_email(self, notification_id: int) -> bool:
         raise self.retry(
             exc=error, countdown=EMAIL_FIRST_RETRY_SECONDS * 2**self.request.retries
         ) from None
+
+
+@shared_task(name="accounts.requeue_notification_emails")
+def requeue_notification_emails() -> int:
+    return notification_emails_requeue()

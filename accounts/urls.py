@@ -19,6 +19,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("users/", views.user_list, name="user_list"),
+    path("users/<int:pk>/unlock/", views.user_unlock, name="user_unlock"),
     path("notifications/", views.notification_list, name="notification_list"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
     path(

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.template.defaultfilters import pluralize
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -17,7 +17,12 @@ from accounts import services_notifications as notifications
 from accounts.forms import OneTimeCodeForm, SignInForm
 from accounts.models import NotificationKind, Role
 from accounts.permissions import role_required
-from accounts.selectors import two_factor_device_of, users_visible_to
+from accounts.selectors import (
+    locked_out_until,
+    two_factor_device_of,
+    users_locked_out_visible_to,
+    users_visible_to,
+)
 from accounts.selectors_notifications import (
     email_choices_for,
     get_notification_for_user,
@@ -43,8 +48,23 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @role_required(Role.ADMINISTRATOR)
 def user_list(request):
-    page = Paginator(users_visible_to(request.user), 50).get_page(request.GET.get("page"))
-    return render(request, "accounts/user_list.html", {"page": page})
+    locked_only = request.GET.get("locked") == "1"
+    people = (users_locked_out_visible_to if locked_only else users_visible_to)(request.user)
+    page = Paginator(people, 50).get_page(request.GET.get("page"))
+    until = locked_out_until(page)
+    rows = [(person, until.get(person.pk)) for person in page]
+    return render(
+        request, "accounts/user_list.html", {"page": page, "rows": rows, "locked_only": locked_only}
+    )
+
+
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def user_unlock(request, pk: int):
+    person = get_object_or_404(users_visible_to(request.user), pk=pk)
+    services.account_unlock(user=person, by=request.user)
+    messages.success(request, f"{person.full_name} can sign in again.")
+    return redirect("user_list")
 
 
 @sensitive_post_parameters("token")

@@ -397,6 +397,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 290},
     },
+    # Every 5 minutes: notification e-mails the broker never took (it was down when they were
+    # made) or took and lost (a worker killed while it waited to retry) are queued again.
+    "requeue-notification-emails": {
+        "task": "accounts.requeue_notification_emails",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 290},
+    },
 }
 
 # --- /health/: how long each check may take, and when beat's heartbeat counts as stale. Beat

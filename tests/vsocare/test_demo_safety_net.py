@@ -60,9 +60,26 @@ def test_every_demo_user_who_works_with_referrals_has_unread_notifications(seede
         for user in User.objects.all()
     }
 
-    assert all(unread[role] >= 1 for role in Role.values if role != Role.ADMINISTRATOR)
-    # Administrators see no referral, so nothing about one is sent to them.
-    assert unread[Role.ADMINISTRATOR] == 0
+    assert all(unread[role] >= 1 for role in Role.values)
+    # Administrators see no referral, so nothing about one is sent to them: theirs is a lock-out.
+    assert set(
+        Notification.objects.filter(recipient__role=Role.ADMINISTRATOR).values_list(
+            "kind", flat=True
+        )
+    ) == {NotificationKind.ACCOUNT_LOCKED}
+
+
+def test_the_locked_out_demo_user_can_sign_in_again(seeded, client):
+    from axes.models import AccessAttempt
+
+    from vsocare.demo import DEMO_PASSWORD
+    from vsocare.demo_safety_net import LOCKED_OUT_EMAIL
+
+    assert not AccessAttempt.objects.exists()
+    response = client.post(
+        "/sign-in/", {"username": LOCKED_OUT_EMAIL, "password": DEMO_PASSWORD}, follow=True
+    )
+    assert response.wsgi_request.user.email == LOCKED_OUT_EMAIL
 
 
 def test_the_notifications_are_of_real_events_and_carry_no_patient(seeded):
@@ -71,6 +88,7 @@ def test_the_notifications_are_of_real_events_and_carry_no_patient(seeded):
     assert {
         NotificationKind.ESCALATION, NotificationKind.REFERRAL_ACCEPTED,
         NotificationKind.REFERRAL_WITHDRAWN, NotificationKind.CONCERN_RAISED,
+        NotificationKind.ACCOUNT_LOCKED,
     } <= kinds  # fmt: skip
     identifiers = {
         value

@@ -25,7 +25,8 @@ ROUTES = {
     "vso_worker_home": None, "administrator_home": None, "health": "public", "login": "public",
     "logout": "public", "password_change": None, "password_change_done": None,
     "two_factor_verify": None, "two_factor_enrol": None,
-    "user_list": None, "organisation_list": None, "organisation_detail": "organisation",
+    "user_list": None, "user_unlock": "user", "organisation_list": None,
+    "organisation_detail": "organisation",
     "organisation_listing_edit": "organisation", "organisation_verify": "organisation",
     "directory": None, "service_detail": "service", "service_listing_edit": "service",
     "framework_list": None, "framework_create": None, "framework_detail": "framework",
@@ -109,6 +110,7 @@ def eastern(icc, red_cross, red_cross_worker, home_from_hospital, community_trus
         "referral": referral,
         "concern": concern,
         "patient": patient,
+        "user": red_cross_worker,
         "notification": Notification.objects.create(
             recipient=red_cross_worker, kind="referral_received",
             event_key=f"referral:{referral.pk}:received",
