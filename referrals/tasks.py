@@ -5,7 +5,11 @@ from django.utils import timezone
 
 from commissioning.models import System
 from referrals.models import ReportKind
-from referrals.reports.snapshots import nightly_periods, report_snapshot_refresh
+from referrals.reports.snapshots import (
+    nightly_periods,
+    report_runs_abandoned_fail,
+    report_snapshot_refresh,
+)
 from referrals.services_access import access_records_prune
 from referrals.services_escalation import escalate_overdue as escalation_pass
 
@@ -40,6 +44,15 @@ def nightly_reports() -> int:
                 )
                 queued += 1
     return queued
+
+
+@shared_task(name="referrals.recover_report_runs")
+def recover_report_runs() -> int:
+    """Runs whose worker was killed are marked failed, and their periods run again."""
+    abandoned = report_runs_abandoned_fail(now=timezone.now())
+    for system_id, kind, date_from, date_to in abandoned:
+        refresh_report_snapshot.delay(kind, system_id, date_from.isoformat(), date_to.isoformat())
+    return len(abandoned)
 
 
 @shared_task(name="referrals.prune_access_log")

@@ -355,6 +355,31 @@ if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
         "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT "
         f"({CELERY_TASK_SOFT_TIME_LIMIT} >= {CELERY_TASK_TIME_LIMIT})"
     )
+# With Redis, a task taken by a worker that then dies (acknowledged late, so never acknowledged)
+# goes back on the queue after the visibility timeout. It must outlast the longest task and the
+# longest retry countdown (an e-mail's 16 minutes), or a task still running would be given to a
+# second worker; the tasks are safe to repeat, but there is no point.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env_int(
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", 2 * 60 * 60, minimum=60
+)
+if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT must be above CELERY_TASK_TIME_LIMIT "
+        f"({CELERY_BROKER_VISIBILITY_TIMEOUT} <= {CELERY_TASK_TIME_LIMIT})"
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # A broker that does not answer fails a page's "queue this" within seconds rather than
+    # holding the person's request: what was to be queued is recorded and swept up later.
+    "socket_connect_timeout": 5,
+    "socket_timeout": 10,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 # django-celery-beat's database scheduler, which also records when it last sent a task.
 CELERY_BEAT_SCHEDULER = "vsocare.beat:Scheduler"
 # Every periodic task, in one place. django-celery-beat copies these into its tables at start-up
@@ -396,6 +421,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "referrals.escalate_overdue",
         "schedule": timedelta(minutes=5),
         "options": {"expires": 290},
+    },
+    # Every 15 minutes: a report run left "running" past the time limit lost its worker; it is
+    # marked failed (the dashboard says so) and its period run again.
+    "recover-report-runs": {
+        "task": "referrals.recover_report_runs",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 14 * 60},
     },
     # Every 5 minutes: notification e-mails the broker never took (it was down when they were
     # made) or took and lost (a worker killed while it waited to retry) are queued again.

@@ -2,10 +2,11 @@
 the dashboards all come through report_compute."""
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from commissioning.models import Place, System
@@ -94,6 +95,35 @@ def report_snapshot_refresh(
     run.finished_at = timezone.now()
     run.save(update_fields=["outcome", "finished_at"])
     return snapshot
+
+
+# A run still "running" this long after it started had its worker killed: Celery's hard time
+# limit would have stopped it sooner, and a stopped run records its failure.
+ABANDONED_GRACE = timedelta(minutes=5)
+ABANDONED_ERROR = "The worker stopped before the report was finished; it is being run again."
+
+
+def report_runs_abandoned_fail(*, now: datetime) -> list[tuple[int, str, date, date]]:
+    """Mark failed every run left "running" past the task's time limit (its worker was killed,
+    so nothing else will), for the dashboard to say so. Returns each such period once, as
+    (system id, kind, from, to), for the caller to run again. Safe to run twice or at once: a
+    run is marked by one UPDATE, which only a run still "running" matches."""
+    cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) - ABANDONED_GRACE
+    table = ReportRun._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table}
+            SET outcome = %s, finished_at = %s, error = %s
+            WHERE outcome = %s AND started_at < %s
+            RETURNING system_id, kind, date_from, date_to
+            """,
+            [
+                ReportRun.Outcome.FAILED, now, ABANDONED_ERROR,
+                ReportRun.Outcome.RUNNING, cutoff,
+            ],
+        )  # fmt: skip
+        return sorted(set(cursor.fetchall()))
 
 
 def nightly_periods(*, kind: str, system_id: int, today: date) -> list[tuple[date, date]]:

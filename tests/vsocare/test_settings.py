@@ -49,6 +49,7 @@ def manage(*args: str, **overrides: str) -> subprocess.CompletedProcess:
         ("EMAIL_TIMEOUT", "a while"),
         ("DJANGO_CSRF_TRUSTED_ORIGINS", "vsocare.example.nhs.uk"),
         ("CELERY_TASK_SOFT_TIME_LIMIT", "5000"),
+        ("CELERY_BROKER_VISIBILITY_TIMEOUT", "600"),
         ("HEALTH_TIMEOUT_SECONDS", "0"),
         ("HEALTH_BEAT_STALE_SECONDS", "soon"),
     ],
