@@ -1,12 +1,20 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 
 
 class SignInForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email address",
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+        error_messages={
+            "required": "Enter your email address.",
+            "invalid": "Enter your email address in the correct format, such as name@example.org.",
+        },
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].error_messages["required"] = "Enter your password."
 
     error_messages = {
         # The same words whether the email is unknown or the password wrong: never say which.
@@ -38,3 +46,22 @@ class OneTimeCodeForm(forms.Form):
         if not (token.isascii() and token.isdigit() and len(token) == 6):
             raise forms.ValidationError("Enter the 6 digits your authenticator app shows.")
         return token
+
+
+class ChangePasswordForm(PasswordChangeForm):
+    """Django's form, with messages that say what to do."""
+
+    error_messages = {
+        **PasswordChangeForm.error_messages,
+        "password_incorrect": "Your current password is not right. Enter it again.",
+        "password_mismatch": "The two new passwords are not the same. Enter the same one twice.",
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, message in (
+            ("old_password", "Enter your current password."),
+            ("new_password1", "Enter a new password."),
+            ("new_password2", "Enter the new password again."),
+        ):
+            self.fields[name].error_messages["required"] = message

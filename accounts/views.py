@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts import services_notifications as notifications
-from accounts.forms import OneTimeCodeForm, SignInForm
+from accounts.forms import ChangePasswordForm, OneTimeCodeForm, SignInForm
 from accounts.models import NotificationKind, Role
 from accounts.permissions import role_required
 from accounts.selectors import (
@@ -39,6 +39,8 @@ class SignInView(auth_views.LoginView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = ChangePasswordForm
+
     def get_context_data(self, **kwargs):
         return {
             **super().get_context_data(**kwargs),
@@ -119,7 +121,8 @@ def _signed_in(request, device):
 
 def _next_page(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
+    # A path on this site only: redirect() would take a bare word for a URL name to reverse.
+    allowed = target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return target if allowed else resolve_url(settings.LOGIN_REDIRECT_URL)

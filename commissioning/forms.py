@@ -20,6 +20,7 @@ from commissioning.models import (
 from commissioning.selectors import places_visible_to
 from commissioning.services import LISTING_FIELDS
 from commissioning.validation import specification_errors
+from core.forms import SaysWhatToDo
 from core.widgets import DateInput
 
 
@@ -70,7 +71,7 @@ class StaleCheckMixin(forms.Form):
         return cleaned
 
 
-class DirectorySearchForm(forms.Form):
+class DirectorySearchForm(SaysWhatToDo, forms.Form):
     text = forms.CharField(label="Search", required=False, max_length=200)
     need = forms.ChoiceField(label="Need", required=False)
     place = forms.ModelChoiceField(
@@ -91,7 +92,7 @@ class DirectorySearchForm(forms.Form):
         self.fields["place"].queryset = places_visible_to(user)  # type: ignore[attr-defined]
 
 
-class FrameworkForm(StaleCheckMixin, forms.ModelForm):
+class FrameworkForm(SaysWhatToDo, StaleCheckMixin, forms.ModelForm):
     outcome_measures = CodeChoiceField(label="Outcome measures VSOs must report", required=False)
 
     class Meta:
@@ -102,6 +103,17 @@ class FrameworkForm(StaleCheckMixin, forms.ModelForm):
             "ends_on": DateInput(),
             "objectives": forms.Textarea(attrs={"rows": 5}),
         }
+        error_messages = {
+            "name": {"required": "Enter the framework's name."},
+            "objectives": {"required": "Enter what the framework sets out to achieve."},
+            "starts_on": {
+                "required": "Enter the date the framework starts.",
+                "invalid": "The date the framework starts must be a real date, such as 1 4 2026.",
+            },
+            "ends_on": {
+                "invalid": "The date the framework ends must be a real date, such as 31 3 2027."
+            },
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -111,11 +123,13 @@ class FrameworkForm(StaleCheckMixin, forms.ModelForm):
         cleaned = super().clean()
         starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts_on and ends_on and ends_on < starts_on:
-            self.add_error("ends_on", "The framework ends before it starts.")
+            self.add_error(
+                "ends_on", "Enter an end date on or after the date the framework starts."
+            )
         return cleaned
 
 
-class SpecificationForm(StaleCheckMixin, forms.ModelForm):
+class SpecificationForm(SaysWhatToDo, StaleCheckMixin, forms.ModelForm):
     activities_in_remit = CodeChoiceField(label="Activities in remit", required=False)
     activities_excluded = CodeChoiceField(
         label="Activities excluded",
@@ -132,6 +146,16 @@ class SpecificationForm(StaleCheckMixin, forms.ModelForm):
             "starts_on": DateInput(),
             "ends_on": DateInput(),
             "eligibility": forms.Textarea(attrs={"rows": 3}),
+        }
+        error_messages = {
+            "framework": {"required": "Choose the framework this service is commissioned under."},
+            "starts_on": {
+                "required": "Enter the date the contract starts.",
+                "invalid": "The date the contract starts must be a real date, such as 1 4 2026.",
+            },
+            "ends_on": {
+                "invalid": "The date the contract ends must be a real date, such as 31 3 2027."
+            },
         }
 
     def __init__(self, *args, system=None, **kwargs):
@@ -187,7 +211,7 @@ class SpecificationForm(StaleCheckMixin, forms.ModelForm):
         pass
 
 
-class ListingForm(StaleCheckMixin, forms.ModelForm):
+class ListingForm(SaysWhatToDo, StaleCheckMixin, forms.ModelForm):
     class Meta:
         model = Organisation
         fields = list(LISTING_FIELDS)
@@ -202,7 +226,7 @@ class ListingForm(StaleCheckMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
 
 
-class ServiceListingForm(StaleCheckMixin, forms.ModelForm):
+class ServiceListingForm(SaysWhatToDo, StaleCheckMixin, forms.ModelForm):
     needs = CodeChoiceField(label="Needs this service meets", required=False)
 
     class Meta:
@@ -226,6 +250,8 @@ class ServiceListingForm(StaleCheckMixin, forms.ModelForm):
             "places": forms.CheckboxSelectMultiple,
         }
         help_texts = {"places": "Leave all unticked if the service covers the whole system."}
+        labels = {"min_age": "Minimum age", "max_age": "Maximum age", "url": "Website"}
+        error_messages = {"name": {"required": "Enter the service's name."}}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -238,5 +264,7 @@ class ServiceListingForm(StaleCheckMixin, forms.ModelForm):
         cleaned = super().clean()
         min_age, max_age = cleaned.get("min_age"), cleaned.get("max_age")
         if min_age is not None and max_age is not None and max_age < min_age:
-            self.add_error("max_age", f"The maximum age is below the minimum age ({min_age}).")
+            self.add_error(
+                "max_age", f"Enter a maximum age of at least the minimum age ({min_age})."
+            )
         return cleaned

@@ -207,7 +207,13 @@ def specification_compare(request, pk):
     """What changed from another version of the same service to this one."""
     new = selectors.get_specification_for_user(request.user, pk)
     versions = selectors.specifications_visible_to(request.user).filter(service=new.service)
-    old = versions.exclude(pk=new.pk).filter(pk=request.GET.get("with") or 0).first()
+    chosen = request.GET.get("with", "")
+    # The version chosen to compare with, if the query names one; anything else: the one before.
+    old = (
+        versions.exclude(pk=new.pk).filter(pk=int(chosen)).first()
+        if chosen.isascii() and chosen.isdigit() and len(chosen) < 10
+        else None
+    )
     if old is None:
         old = versions.filter(version__lt=new.version).order_by("-version").first()
     differences = selectors.specification_differences(old=old, new=new) if old else []

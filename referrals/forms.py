@@ -9,9 +9,11 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import system_id_of
 from commissioning.codes import Urgency
-from commissioning.forms import CodeChoiceField, need_choices
+from commissioning.forms import CodeChoiceField, flat_need_choices, need_choices
 from commissioning.models import Organisation, Place, Sector, Service
 from commissioning.selectors import places_visible_to
+from core.forms import PlainTextOnly, SaysWhatToDo
+from core.plausible import check_birth_date, check_period_day, check_referral_date
 from core.widgets import DateInput
 from referrals.models import (
     CHOSEN_BASES,
@@ -52,17 +54,18 @@ class NhsNumberField(forms.CharField):
         return clean_nhs_number(super().clean(value))
 
 
-class PatientDetailsForm(forms.Form):
+class PatientDetailsForm(PlainTextOnly, forms.Form):
     """A new patient's details, ignored when the NHS number finds an existing patient; the
     date of birth also confirms an existing patient the referrer has not referred before."""
 
-    given_name = forms.CharField(max_length=100, required=False)
-    family_name = forms.CharField(max_length=100, required=False)
     date_of_birth = forms.DateField(
         required=False,
         widget=DateInput(),
         help_text="Confirms who the patient is. Needed unless your team has referred them before.",
+        error_messages={"invalid": "Enter a real date of birth, such as 17/05/1938."},
     )
+    given_name = forms.CharField(max_length=100, required=False)
+    family_name = forms.CharField(max_length=100, required=False)
     postcode = forms.CharField(max_length=8, required=False)
     lives_alone = forms.BooleanField(required=False)
     is_carer = forms.BooleanField(label="Is a carer", required=False)
@@ -70,9 +73,9 @@ class PatientDetailsForm(forms.Form):
 
     def clean_date_of_birth(self):
         born = self.cleaned_data.get("date_of_birth")
-        if born and born > timezone.localdate():
-            raise forms.ValidationError("The date of birth cannot be in the future.")
-        return born
+        if not born:
+            return born
+        return check_birth_date(born, today=timezone.localdate(), what="The date of birth")
 
     def clean_postcode(self):
         raw = (self.cleaned_data.get("postcode") or "").strip().upper()
@@ -83,20 +86,44 @@ class PatientDetailsForm(forms.Form):
             raise forms.ValidationError("Enter a UK postcode, such as LS1 4AP.")
         return f"{match[1]} {match[2]}"
 
-    def require_new_patient_details(self) -> None:
-        for field in ("given_name", "family_name", "date_of_birth", "postcode"):
-            if not self.cleaned_data.get(field) and field not in self.errors:
-                self.add_error(field, "Needed for a patient new to VSO Care.")
+    @property
+    def new_patient_open(self) -> bool:
+        """The new patient's details start open when they hold something typed or an error,
+        so nothing typed is hidden after a failed send."""
+        return _holds_input(self, ("given_name", "family_name", "postcode", "lives_alone",
+                                   "is_carer", "is_cared_for"))  # fmt: skip
 
 
-class ReferralForm(forms.Form):
-    nhs_number = NhsNumberField()
-    source = forms.ChoiceField(choices=ReferralSource.choices, initial=ReferralSource.ICC)
-    destination_sector = forms.ChoiceField(label="Refer to", choices=Sector.choices)
-    organisation = forms.ModelChoiceField(
-        label="Health or social care organisation",
-        queryset=Organisation.objects.exclude(sector=Sector.VOLUNTARY).filter(active=True),
-        required=False,
+def _holds_input(form: forms.Form, names: tuple[str, ...]) -> bool:
+    return form.is_bound and any(form[name].errors or form[name].value() for name in names)
+
+
+# Where the referral goes decides which fields count: the others are ignored, whatever they hold,
+# so that a field the page hides (or one filled in before the sector changed) never refuses or
+# changes the referral. Health and social care receive the details for direct care, so the
+# sharing fields are the voluntary sector's alone.
+VOLUNTARY_ONLY = ("service", "lawful_basis", "consent_method", "lawful_basis_reason")
+STATUTORY_ONLY = ("organisation",)
+
+
+class ReferralForm(PlainTextOnly, forms.Form):
+    """The intake form, in the order the page asks: who, where to, what for.
+
+    What the service is asked to do (activities) is chosen from the needs: by default all of
+    them; once the remit check offers it, only some (docs/referrals.md#new-referral)."""
+
+    nhs_number = NhsNumberField(
+        error_messages={"required": "Enter the patient's 10-digit NHS number."}
+    )
+    # The one-time token (referrals.services.referral_intake): made when the form is first
+    # shown, sent back with every re-display, so a second send of the same form is known.
+    submission = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    destination_sector = forms.ChoiceField(
+        label="Refer to",
+        choices=Sector.choices,
+        initial=Sector.VOLUNTARY,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        error_messages={"required": "Choose where the patient is referred to."},
     )
     service = forms.ModelChoiceField(
         label="Voluntary service",
@@ -104,15 +131,55 @@ class ReferralForm(forms.Form):
             organisation__sector=Sector.VOLUNTARY, organisation__active=True, status="active"
         ).select_related("organisation"),
         required=False,
+        empty_label="Choose a service…",
     )
-    needs = CodeChoiceField(label="What the patient needs")
-    activities = CodeChoiceField(label="What you are asking the service to do", required=False)
-    urgency = forms.ChoiceField(choices=Urgency.choices, initial=Urgency.ROUTINE)
-    reason = forms.CharField(
-        label="Reason for referral", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    consent_method = forms.ChoiceField(
+        label="The patient's consent to share their details",
+        choices=[("", "Consent already on record"), *CHOSEN_METHODS],
+        required=False,
+    )
+    lawful_basis = forms.ChoiceField(
+        label="Sharing the patient's details rests on",
+        choices=CHOSEN_BASES,
+        initial=LawfulBasis.CONSENT,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text="A voluntary organisation needs the patient's consent or another lawful basis.",
+    )
+    lawful_basis_reason = forms.CharField(
+        label="Why the details are shared without consent",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+    organisation = forms.ModelChoiceField(
+        label="Health or social care organisation",
+        queryset=Organisation.objects.exclude(sector=Sector.VOLUNTARY).filter(active=True),
+        required=False,
+        empty_label="Choose an organisation…",
+    )
+    needs = CodeChoiceField(
+        label="What the patient needs",
+        error_messages={"required": "Choose at least one thing the patient needs."},
+    )
+    urgency = forms.ChoiceField(
+        choices=Urgency.choices,
+        initial=Urgency.ROUTINE,
+        error_messages={"required": "Choose how urgent the referral is."},
+    )
+    source = forms.ChoiceField(
+        label="Referred by",
+        choices=ReferralSource.choices,
+        initial=ReferralSource.ICC,
+        error_messages={"required": "Choose who the referral comes from."},
     )
     place = forms.ModelChoiceField(
-        label="Place", queryset=Place.objects.order_by("name"), required=False
+        label="Place",
+        queryset=Place.objects.order_by("name"),
+        required=False,
+        empty_label="Not given",
+    )
+    reason = forms.CharField(
+        label="Reason for referral", widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
     statutory_declined_by = forms.ModelChoiceField(
         label="A statutory service declined or disputed this first",
@@ -130,27 +197,12 @@ class ReferralForm(forms.Form):
         required=False,
         max_length=12,
     )
+    activities = CodeChoiceField(label="Ask the service for", required=False)
+    # Sent with the activities' checkboxes, so that unticking them all is told apart from
+    # never having narrowed them.
+    activities_narrowed = forms.BooleanField(required=False, widget=forms.HiddenInput)
     override_reason = forms.CharField(
         label="Why this referral must go although it is outside the service's remit",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-    )
-    lawful_basis = forms.ChoiceField(
-        label="Sharing the patient's details rests on",
-        choices=CHOSEN_BASES,
-        initial=LawfulBasis.CONSENT,
-        widget=forms.RadioSelect,
-        required=False,
-        help_text="Needed for a voluntary organisation. Health and social care receive the "
-        "details for direct care.",
-    )
-    consent_method = forms.ChoiceField(
-        label="How the patient agreed today",
-        choices=[("", "Consent already on record"), *CHOSEN_METHODS],
-        required=False,
-    )
-    lawful_basis_reason = forms.CharField(
-        label="Why the details are shared without consent",
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )
@@ -168,7 +220,11 @@ class ReferralForm(forms.Form):
         )
         fields["place"].queryset = places_visible_to(user)
         fields["needs"].choices = need_choices()
-        fields["activities"].choices = need_choices()
+        # The service is asked only for needs ticked above: any other code is refused.
+        ticked = set(self.data.getlist("needs")) if hasattr(self.data, "getlist") else set()
+        fields["activities"].choices = [
+            (code, label) for code, label in flat_need_choices() if code in ticked
+        ]
         fields["service"].label_from_instance = (
             lambda service: f"{service.name} ({service.organisation.name})"
         )
@@ -176,6 +232,10 @@ class ReferralForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         sector = cleaned.get("destination_sector")
+        ignored = STATUTORY_ONLY if sector == Sector.VOLUNTARY else VOLUNTARY_ONLY
+        for name in ignored if sector else ():
+            self.errors.pop(name, None)
+            cleaned[name] = self.fields[name].clean(None)
         if sector == Sector.VOLUNTARY:
             if not cleaned.get("service"):
                 self.add_error("service", "Choose the voluntary service from the directory.")
@@ -183,20 +243,53 @@ class ReferralForm(forms.Form):
                 cleaned["organisation"] = cleaned["service"].organisation
         elif sector and not cleaned.get("organisation"):
             self.add_error("organisation", "Choose the organisation you are referring to.")
-        elif sector:
-            cleaned["service"] = None
+        self._clean_activities(cleaned)
         reference = (cleaned.get("interim_cover_for") or "").strip()
         cleaned["interim_cover_for"] = None
         if reference:
             pk = Referral.pk_from_reference(reference)
             if pk is None:
-                self.add_error("interim_cover_for", "Give a reference such as R-000123.")
+                self.add_error(
+                    "interim_cover_for",
+                    "Enter the reference of the waiting referral, such as R-000123.",
+                )
             else:
                 cleaned["interim_cover_for_pk"] = pk
         return cleaned
 
+    def _clean_activities(self, cleaned: dict[str, Any]) -> None:
+        """What the service is asked to do: every need unless narrowed to some of them."""
+        if "activities" in self.errors or "needs" not in cleaned:
+            return
+        if cleaned.get("activities"):
+            return
+        if cleaned.get("activities_narrowed"):
+            self.add_error(
+                "activities", "Choose at least one of the patient's needs to ask the service for."
+            )
+            return
+        cleaned["activities"] = list(cleaned["needs"])
 
-class ConsentForm(forms.Form):
+    @property
+    def without_consent_open(self) -> bool:
+        """Sharing without consent starts open once chosen, or holding a reason or an error."""
+        if not self.is_bound:
+            return False
+        chosen = self["lawful_basis"].value()
+        return (
+            chosen not in (None, "", LawfulBasis.CONSENT)
+            or bool(self["lawful_basis"].errors)
+            or _holds_input(self, ("lawful_basis_reason",))
+        )
+
+    @property
+    def gaps_open(self) -> bool:
+        return _holds_input(
+            self, ("statutory_declined_by", "statutory_decline_reason", "interim_cover_for")
+        )
+
+
+class ConsentForm(PlainTextOnly, forms.Form):
     """A patient's decision about sharing, recorded from a referral's page."""
 
     decision = forms.ChoiceField(
@@ -207,19 +300,43 @@ class ConsentForm(forms.Form):
     method = forms.ChoiceField(
         label="How",
         choices=[("", "Choose…"), *CHOSEN_METHODS],
-        error_messages={"required": "Say how the patient told you."},
+        error_messages={"required": "Choose how the patient told you."},
     )
     decided_on = forms.DateField(
-        label="On", widget=DateInput(), error_messages={"required": "Give the date."}
+        label="On",
+        widget=DateInput(),
+        error_messages={
+            "required": "Enter the date the patient told you.",
+            "invalid": "The date the patient told you must be a real date, such as 23 11 2026.",
+        },
     )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
+    def clean_decided_on(self):
+        return check_referral_date(
+            self.cleaned_data["decided_on"], today=timezone.localdate(), what="The date"
+        )
 
-class DecisionForm(forms.Form):
+
+class DecisionForm(PlainTextOnly, forms.Form):
     """Carries the version the person saw, so a change made meanwhile is not overwritten."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class _FilterForm(SaysWhatToDo, forms.Form):
+    def clean_referred_from(self):
+        day = self.cleaned_data.get("referred_from")
+        return (
+            check_period_day(day, today=timezone.localdate(), what="Referred from") if day else day
+        )
+
+    def clean_referred_to(self):
+        day = self.cleaned_data.get("referred_to")
+        return (
+            check_period_day(day, today=timezone.localdate(), what="Referred up to") if day else day
+        )
 
 
 class ReferralFilter(django_filters.FilterSet):
@@ -247,9 +364,10 @@ class ReferralFilter(django_filters.FilterSet):
     class Meta:
         model = Referral
         fields = ["status", "urgency", "destination_sector", "place"]
+        form = _FilterForm
 
 
-class ConcernForm(forms.Form):
+class ConcernForm(PlainTextOnly, forms.Form):
     """Raise a concern; the organisations offered are those involved in the referral, and each
     severity says its deadline in the referral's system."""
 
@@ -280,7 +398,7 @@ class ConcernForm(forms.Form):
         return self.organisations[self.cleaned_data["addressed_to"]]
 
 
-class ConcernActionForm(forms.Form):
+class ConcernActionForm(PlainTextOnly, forms.Form):
     """Acknowledge or resolve: carries the version the person saw, and where to go back to."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -288,7 +406,7 @@ class ConcernActionForm(forms.Form):
     next = forms.CharField(widget=forms.HiddenInput, required=False)
 
 
-class ConcernReplyForm(forms.Form):
+class ConcernReplyForm(PlainTextOnly, forms.Form):
     """A message to the other side of a concern; `next` is where to go back to."""
 
     text = forms.CharField(

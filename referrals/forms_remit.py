@@ -3,6 +3,8 @@ from datetime import date
 
 from django import forms
 
+from core.forms import PlainTextOnly
+
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 # Nothing in VSO Care predates this; it also keeps the datetime arithmetic far from year 1.
 EARLIEST_YEAR = 2000
@@ -13,6 +15,7 @@ class RemitMonthForm(forms.Form):
         label="Month",
         widget=forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"}),
         help_text="As YYYY-MM, such as 2026-11.",
+        error_messages={"required": "Enter a month as YYYY-MM, such as 2026-11."},
     )
 
     def __init__(self, *args, today: date, **kwargs):
@@ -31,17 +34,23 @@ class RemitMonthForm(forms.Form):
         return chosen
 
 
-class RemitMarkForm(forms.Form):
+class RemitMarkForm(PlainTextOnly, forms.Form):
     clause = forms.ChoiceField(
         label="The clause of the specification this referral takes you to the limit of",
         widget=forms.RadioSelect,
         help_text="The words are quoted as they stand in the specification in force when the "
         "referral was made. The referrer and the commissioner see them.",
+        error_messages={
+            "required": "Choose the clause of the specification this referral takes you to "
+            "the limit of.",
+            "invalid_choice": "Choose one of the clauses listed.",
+        },
     )
     note = forms.CharField(
         label="Note (optional)",
         required=False,
         max_length=2000,
+        error_messages={"max_length": "Keep the note to 2000 characters."},
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What you have told the referrer, or what would bring it back within remit.",
     )

@@ -237,6 +237,10 @@ class Referral(AuditedModel):
     override_reason = models.TextField(blank=True)
 
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # The intake form's one-time token: the same form sent twice (a double click, two tabs, Back
+    # and Send again) makes one referral, however close together, because the database refuses
+    # a second with the same referrer and token.
+    submission = models.UUIDField(null=True, blank=True, editable=False)
     # Set once, by the escalation pass, when a wait on health or social care passed its
     # urgency's limit without first contact (referrals/services_escalation.py); never cleared,
     # so nobody is told twice. Not a change anyone made: it does not bump the version.
@@ -270,6 +274,11 @@ class Referral(AuditedModel):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["referrer", "submission"],
+                condition=Q(submission__isnull=False),
+                name="referral_one_per_submission",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=ReferralStatus.values), name="referral_status_valid"
             ),

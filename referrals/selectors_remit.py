@@ -49,9 +49,11 @@ class ServiceRemit:
 
     @property
     def bar_width(self) -> int:
+        """The bar's length in steps of 5%, each a class of the stylesheet: the policy allows
+        no style attribute. The figure beside it is exact."""
         if self.capacity == 0:
             return 100 if self.used else 0
-        return min(self.percent_used or 0, 100)
+        return min(5 * round((self.percent_used or 0) / 5), 100)
 
     @property
     def over_by(self) -> int:

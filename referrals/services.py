@@ -2,12 +2,13 @@
 timestamped, attributed, and refused when someone else changed the referral first."""
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -157,7 +158,13 @@ class NewPatientDetails:
     is_cared_for: bool = False
 
 
-NEW_PATIENT_NEEDS = ("given_name", "family_name", "date_of_birth", "postcode")
+# What a patient new to VSO Care must be given, each with the words that say what to do.
+NEW_PATIENT_NEEDS = {
+    "given_name": "Enter the patient's given name: VSO Care does not know them yet.",
+    "family_name": "Enter the patient's family name: VSO Care does not know them yet.",
+    "date_of_birth": "Enter the patient's date of birth: VSO Care does not know them yet.",
+    "postcode": "Enter the patient's postcode: VSO Care does not know them yet.",
+}
 
 
 ASK_DATE_OF_BIRTH = {
@@ -190,9 +197,15 @@ def referral_intake(
     lawful_basis: str = "",
     lawful_basis_reason: str = "",
     consent_method: str = "",
+    submission: UUID | None = None,
 ) -> Referral:
     """The intake form: find the patient by NHS number, or register them from the details
     given, and log the referral, in one transaction. Errors name the form's fields.
+
+    The same form sent twice makes one referral: the second raises AlreadySent with the first
+    (docs/referrals.md#sent-once). That is the same one-time token (`submission`), enforced by
+    the database even for two at once, or the same patient, destination and needs from the same
+    person within SENT_AGAIN_WITHIN (Back, then Send again, on a page the browser rebuilt).
 
     A patient with no referral this person can see is only referred with their date of birth
     as well, matching the record: otherwise the referral page would show anyone's name for a
@@ -222,14 +235,22 @@ def referral_intake(
         and details.date_of_birth not in (None, patient.date_of_birth)
     ):
         raise ValidationError(DOES_NOT_MATCH)
+    earlier = _sent_already(
+        user=user, submission=submission, nhs_number=nhs_number, organisation=organisation,
+        service=service, needs=needs,
+    )  # fmt: skip
+    if earlier is not None:
+        raise AlreadySent(earlier)
     # Registering the patient, any consent given now and the referral: all or none.
     with transaction.atomic():
         if patient is None:
-            missing = [name for name in NEW_PATIENT_NEEDS if not getattr(details, name)]
+            missing = {
+                name: message
+                for name, message in NEW_PATIENT_NEEDS.items()
+                if not getattr(details, name)
+            }
             if missing:
-                raise ValidationError(
-                    dict.fromkeys(missing, "Needed for a patient new to VSO Care.")
-                )
+                raise ValidationError(missing)
         interim = None
         if interim_cover_for_pk:
             interim = referrals_visible_to(user).filter(pk=interim_cover_for_pk).first()
@@ -250,25 +271,77 @@ def referral_intake(
                 method=consent_method,
                 decided_on=timezone.localdate(),
             )
-        return referral_create(
-            patient=patient,
-            referrer=user,
-            source=source,
-            destination_sector=destination_sector,
-            organisation=organisation,
-            service=service,
-            needs=needs,
-            activities=activities,
-            urgency=urgency,
-            reason=reason,
-            place=place,
-            statutory_declined_by=statutory_declined_by,
-            statutory_decline_reason=statutory_decline_reason,
-            interim_cover_for=interim,
-            override_reason=override_reason,
-            lawful_basis=lawful_basis,
-            lawful_basis_reason=lawful_basis_reason,
-        )
+        try:
+            # A savepoint: the database's refusal of a second referral with this token must not
+            # spoil the transaction the first is then read in.
+            with transaction.atomic():
+                return referral_create(
+                    patient=patient,
+                    referrer=user,
+                    source=source,
+                    destination_sector=destination_sector,
+                    organisation=organisation,
+                    service=service,
+                    needs=needs,
+                    activities=activities,
+                    urgency=urgency,
+                    reason=reason,
+                    place=place,
+                    statutory_declined_by=statutory_declined_by,
+                    statutory_decline_reason=statutory_decline_reason,
+                    interim_cover_for=interim,
+                    override_reason=override_reason,
+                    lawful_basis=lawful_basis,
+                    lawful_basis_reason=lawful_basis_reason,
+                    submission=submission,
+                )
+        except IntegrityError as error:
+            if "referral_one_per_submission" not in str(error):
+                raise
+            # Raised inside the transaction, so that all this request wrote (a consent) goes.
+            first = Referral.objects.get(referrer=user, submission=submission)
+            raise AlreadySent(first) from error
+
+
+class AlreadySent(Exception):
+    """The same intake form sent again: nothing new was made; `referral` is the one it made."""
+
+    def __init__(self, referral: Referral) -> None:
+        super().__init__(f"Referral {referral.reference} was sent from this form already.")
+        self.referral = referral
+
+
+# The same patient, destination and needs from the same person this soon after is the same form
+# sent again: nobody logs one referral twice in a quarter of an hour on purpose, and a page
+# rebuilt by Back has a new token. Later, the overlap warning says so and the person decides.
+SENT_AGAIN_WITHIN = timedelta(minutes=15)
+
+
+def _sent_already(
+    *,
+    user: User,
+    submission: UUID | None,
+    nhs_number: str,
+    organisation: Organisation,
+    service: Service | None,
+    needs: list[str],
+) -> Referral | None:
+    same_token = Q(submission=submission) if submission is not None else Q(pk__in=[])
+    same_content = Q(
+        patient__nhs_number=nhs_number,
+        organisation=organisation,
+        service=service,
+        needs__contains=needs,
+        needs__contained_by=needs,
+        referred_at__gte=timezone.now() - SENT_AGAIN_WITHIN,
+        status__in=OPEN_STATUSES,
+    )
+    first: Referral | None = (
+        Referral.objects.filter(same_token | same_content, referrer=user)
+        .order_by("referred_at", "pk")
+        .first()
+    )
+    return first
 
 
 @transaction.atomic
@@ -292,6 +365,7 @@ def referral_create(
     override_reason: str = "",
     lawful_basis: str = "",
     lawful_basis_reason: str = "",
+    submission: UUID | None = None,
 ) -> Referral:
     """Log a referral. One to a voluntary service outside its remit is only sent with a written
     override reason, kept with the reasons the remit check gave at the time."""
@@ -361,6 +435,7 @@ def referral_create(
         out_of_remit=bool(remit_reasons),
         remit_reasons=remit_reasons,
         override_reason=override_reason.strip() if remit_reasons else "",
+        submission=submission,
         created_by=referrer,
         updated_by=referrer,
     )
@@ -512,16 +587,29 @@ def patient_get_or_register(
         return existing, False
     if date_of_birth is None:
         raise ValidationError({"date_of_birth": "Enter the patient's date of birth."})
-    patient = Patient.objects.create(
-        nhs_number=nhs_number,
-        given_name=given_name.strip(),
-        family_name=family_name.strip(),
-        date_of_birth=date_of_birth,
-        postcode=postcode,
-        lives_alone=lives_alone,
-        is_carer=is_carer,
-        is_cared_for=is_cared_for,
-        created_by=user,
-        updated_by=user,
-    )
+    try:
+        # A savepoint: two people (or one form sent twice) registering the same new patient at
+        # once make one patient. The second insert waits for the first to commit, is refused
+        # by the unique NHS number, and finds the first's record.
+        with transaction.atomic():
+            patient = Patient.objects.create(
+                nhs_number=nhs_number,
+                given_name=given_name.strip(),
+                family_name=family_name.strip(),
+                date_of_birth=date_of_birth,
+                postcode=postcode,
+                lives_alone=lives_alone,
+                is_carer=is_carer,
+                is_cared_for=is_cared_for,
+                created_by=user,
+                updated_by=user,
+            )
+    except IntegrityError:
+        existing = Patient.objects.filter(nhs_number=nhs_number).first()
+        if existing is None:
+            raise
+        if existing.date_of_birth != date_of_birth:
+            # Registered a moment ago by someone else, as another person: not the one meant.
+            raise ValidationError(DOES_NOT_MATCH) from None
+        return existing, False
     return patient, True

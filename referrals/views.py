@@ -1,3 +1,4 @@
+import uuid
 from datetime import date
 
 from django.contrib import messages
@@ -16,24 +17,20 @@ from core.conflicts import EditConflict
 from core.forms import add_service_errors
 from referrals import (
     selectors,
-    selectors_concerns,
     selectors_consent,
-    selectors_deadlines,
     services,
     services_consent,
     services_identity,
 )
 from referrals.forms import (
-    ConcernForm,
     ConsentForm,
-    DecisionForm,
     NhsNumberField,
     PatientDetailsForm,
     ReferralFilter,
     ReferralForm,
 )
-from referrals.models import AccessKind, Referral
-from referrals.services_access import access_record
+from referrals.models import Referral
+from referrals.referral_page import decision_form, referral_page
 
 # The intake form's fields that go to referral_intake as they are.
 INTAKE_FIELDS = (
@@ -90,8 +87,7 @@ def referral_waiting(request):
 @login_required
 def referral_detail(request, pk):
     referral = selectors.get_referral_for_user(request.user, pk)
-    access_record(user=request.user, kind=AccessKind.REFERRAL_VIEW, referral=referral)
-    return render(request, "referrals/referral_detail.html", _detail(request.user, referral))
+    return referral_page(request, referral)
 
 
 @require_POST
@@ -112,29 +108,7 @@ def referral_consent(request, pk):
         else:
             messages.success(request, f"{consent} is recorded.")
             return redirect(reverse("referral_detail", args=[referral.pk]) + "#consent")
-    # The page is shown again, patient and all: as much a look as opening it.
-    access_record(user=request.user, kind=AccessKind.REFERRAL_VIEW, referral=referral)
-    context = _detail(request.user, referral, consent_form=form)
-    return render(request, "referrals/referral_detail.html", context, status=400)
-
-
-def _detail(user, referral: Referral, *, consent_form: ConsentForm | None = None) -> dict:
-    """The context of a referral's page."""
-    may_record_consent = selectors_consent.consent_may_record(user, referral)
-    return {
-        "referral": referral,
-        "actions": selectors.referral_actions_for(user, referral),
-        "events": referral.events.select_related("updated_by").order_by("pgh_id"),  # type: ignore[attr-defined]
-        "decision_form": DecisionForm(initial={"version": referral.version}),
-        "remit_mark": selectors.remit_mark_on(referral),
-        "may_mark_remit": selectors.remit_mark_editable_by(user, referral),
-        "consents": selectors_consent.consent_history(patient=referral.patient),
-        "covered_wait": selectors.wait_of(referral.interim_cover_for)
-        if referral.interim_cover_for
-        else None,
-        "consent_form": (consent_form or ConsentForm()) if may_record_consent else None,
-        **_concern_section(user, referral),
-    }
+    return referral_page(request, referral, status=400, consent_form=form)
 
 
 @require_POST
@@ -143,7 +117,7 @@ def referral_action(request, pk, action):
     if action not in ACTIONS:
         raise Http404
     referral = selectors.get_referral_for_user(request.user, pk, action=action)
-    form = DecisionForm(request.POST)
+    form = decision_form(request.POST, action=action)
     if not form.is_valid():
         messages.error(request, "That change could not be made: reload the referral.")
         return redirect("referral_detail", pk=referral.pk)
@@ -158,7 +132,14 @@ def referral_action(request, pk, action):
     try:
         service_call(**arguments)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        # The reason or outcome is missing: back on the referral's page with what was typed.
+        if text_argument and hasattr(error, "error_dict"):
+            form.add_error("reason", error.messages)
+        else:
+            form.add_error(None, error.messages)
+        return referral_page(
+            request, referral, status=400, decision_form=form, decision_action=action
+        )
     except EditConflict as error:
         messages.error(request, str(error))
     else:
@@ -168,16 +149,27 @@ def referral_action(request, pk, action):
 
 @role_required(Role.ICC)
 def referral_create(request):
-    form = ReferralForm(request.POST or None, user=request.user)
+    form = ReferralForm(
+        request.POST or None, user=request.user, initial={"submission": uuid.uuid4()}
+    )
     patient_form = PatientDetailsForm(request.POST or None)
+    context = {"form": form, "patient_form": patient_form}
     if request.method == "POST":
-        referral = _create_from_forms(request, form, patient_form)
+        try:
+            referral = _create_from_forms(request, form, patient_form)
+        except services.AlreadySent as sent:
+            messages.info(
+                request,
+                f"Referral {sent.referral.reference} was sent from this form already; "
+                "nothing new was sent.",
+            )
+            return redirect("referral_detail", pk=sent.referral.pk)
         if referral:
             messages.success(request, f"Referral {referral.reference} has been sent.")
             return redirect("referral_detail", pk=referral.pk)
-    return render(
-        request, "referrals/referral_form.html", {"form": form, "patient_form": patient_form}
-    )
+        # Shown again with all that was typed, and the remit check of it (also without JS).
+        context.update(_remit_context(request, form))
+    return render(request, "referrals/referral_form.html", context)
 
 
 def _create_from_forms(request, form, patient_form) -> Referral | None:
@@ -191,6 +183,7 @@ def _create_from_forms(request, form, patient_form) -> Referral | None:
             nhs_number=data["nhs_number"],
             details=services.NewPatientDetails(**patient_form.cleaned_data),
             interim_cover_for_pk=data.get("interim_cover_for_pk"),
+            submission=data.get("submission"),
             **{name: data[name] for name in INTAKE_FIELDS},
         )
     except ValidationError as error:
@@ -218,7 +211,14 @@ def patient_lookup(request):
         response.status_code = 429
         response["Retry-After"] = str(int(limit.retry_after.total_seconds()) + 1)
         return response
-    return render(request, "referrals/_patient_lookup.html", {"found": found})
+    # Whether the patient's consent to share is on record decides the intake's next step, and
+    # is shown only with the details the identity rules already allow.
+    consent = (
+        selectors_consent.consent_in_force(patient=found.patient)
+        if found.shows_identity and found.patient is not None
+        else None
+    )
+    return render(request, "referrals/_patient_lookup.html", {"found": found, "consent": consent})
 
 
 @require_POST
@@ -227,19 +227,32 @@ def referral_remit_check(request):
     """htmx: the live remit check, capacity and duplicate warning as the form is filled in."""
     form = ReferralForm(request.POST, user=request.user)
     form.is_valid()  # partial input is normal here: use whatever fields are valid so far
+    return render(request, "referrals/_remit_check.html", _remit_context(request, form))
+
+
+def _remit_context(request, form: ReferralForm) -> dict:
+    """The remit check of what the form holds so far. It judges only once it has a voluntary
+    service and at least one need; until then the template says what it is waiting for."""
     data = form.cleaned_data
+    needs = data.get("needs") or []
+    service = data.get("service")
     preview = selectors.remit_preview(
         user=request.user,
         destination_sector=data.get("destination_sector"),
-        service=data.get("service"),
+        service=service if needs else None,
         urgency=data.get("urgency"),
-        needs=data.get("needs") or [],
+        needs=needs,
         activities=data.get("activities") or [],
         nhs_number=data.get("nhs_number"),
         date_of_birth=_date_or_none(request.POST.get("date_of_birth")),
         today=timezone.localdate(),
     )
-    return render(request, "referrals/_remit_check.html", {"preview": preview})
+    return {
+        "form": form,
+        "preview": preview,
+        "remit_sector": data.get("destination_sector"),
+        "remit_service": service,
+    }
 
 
 def _date_or_none(raw: str | None) -> date | None:
@@ -258,27 +271,3 @@ def patient_search(request):
         "referrals/_patient_search.html",
         {"patients": selectors.patients_matching(request.user, request.GET.get("q", ""))},
     )
-
-
-def _concern_section(user, referral: Referral) -> dict:
-    """The context for the concerns section of a referral's page."""
-    concerns = list(selectors_concerns.concerns_on_referral(user, referral))
-    for concern in concerns:
-        # Read by the template beside each concern.
-        concern.actions = selectors_concerns.concern_actions_for(user, concern)  # type: ignore[attr-defined]
-    addressees = (
-        selectors_concerns.concern_addressees_for(referral=referral, organisation=user.organisation)
-        if selectors_concerns.concern_may_raise(user, referral)
-        else []
-    )
-    form = (
-        ConcernForm(
-            addressees=addressees,
-            deadlines=selectors_deadlines.concern_deadlines_for(
-                system_id=referral.organisation.system_id
-            ),
-        )
-        if addressees
-        else None
-    )
-    return {"concerns": concerns, "concern_form": form}

@@ -1,8 +1,6 @@
 """An administrator's "who has looked at this patient", for a subject access request
 (docs/security.md, "Access log"). Administrators see who looked and when, never the referral."""
 
-import csv
-
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -11,14 +9,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
+from core.spreadsheets import SpreadsheetWriter
 from referrals.forms_access import AccessLogSearchForm
 from referrals.models import AccessKind
 from referrals.selectors_access import access_records_for_patient
 from referrals.services_access import access_record_by_number
 
 CSV_COLUMNS = ("When (UK time)", "Who", "Email", "Organisation", "What", "Referral", "Detail")
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _page(request, form: AccessLogSearchForm, *, status: int = 200):
@@ -45,11 +42,6 @@ def access_log(request):
     )
 
 
-def _cell(value: object) -> str:
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 @role_required(Role.ADMINISTRATOR)
 @require_POST
 def access_log_csv(request):
@@ -69,12 +61,11 @@ def access_log_csv(request):
     response["Content-Disposition"] = (
         f'attachment; filename="access-log-{timezone.localdate():%Y-%m-%d}.csv"'
     )
-    writer = csv.writer(response)
+    writer = SpreadsheetWriter(response)
     writer.writerow(CSV_COLUMNS)
     for record in records.iterator(chunk_size=2000):
         writer.writerow(
-            _cell(value)
-            for value in (
+            (
                 f"{timezone.localtime(record.at):%Y-%m-%d %H:%M:%S}",
                 record.user.full_name,
                 record.user.email,

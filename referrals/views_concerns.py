@@ -1,9 +1,12 @@
 """Concerns: raised on a referral, acknowledged by a deadline, resolved in writing."""
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,43 +18,48 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from core.conflicts import EditConflict
 from core.forms import add_service_errors
-from referrals import selectors, selectors_concerns, selectors_deadlines, services_concerns
-from referrals.forms import ConcernActionForm, ConcernForm, ConcernListForm, ConcernReplyForm
+from referrals import referral_page, selectors, selectors_concerns, services_concerns
+from referrals.forms import ConcernListForm
 from referrals.models import Concern
 
 
 @role_required(Role.ICC, Role.VSO_LEAD, Role.VSO_WORKER, Role.COMMISSIONER)
 def concern_list(request):
-    filter_form = ConcernListForm(request.GET or None)
+    return _list_page(request, request.GET)
+
+
+def _list_page(request, query: QueryDict, *, status: int = 200, concern_id=None, **bound):
+    """The list as `query` asks; `bound` holds a reply or resolution sent from it with a
+    mistake, shown open in place under its concern with what was typed."""
+    filter_form = ConcernListForm(query or None)
     state = (filter_form.is_valid() and filter_form.cleaned_data["state"]) or "all"
     page = Paginator(selectors_concerns.concerns_in_state(request.user, state=state), 25).get_page(
-        request.GET.get("page")
+        query.get("page")
     )
     for concern in page:
-        concern.actions = selectors_concerns.concern_actions_for(request.user, concern)
+        # Read by the template beside each concern.
+        concern.actions = selectors_concerns.concern_actions_for(request.user, concern)  # type: ignore[attr-defined]
+        if concern.pk == concern_id:
+            concern.reply_form = bound.get("reply_form")  # type: ignore[attr-defined]
+            concern.resolve_form = bound.get("resolve_form")  # type: ignore[attr-defined]
     return render(
         request,
         "referrals/concern_list.html",
         {"states": selectors_concerns.CONCERN_STATES.items(), "state": state, "page": page},
+        status=status,
     )
 
 
 @login_required
 def concern_raise(request, pk):
-    """The form sits on the referral's page; this page shows it again with any errors."""
+    """The form sits on the referral's page, and comes back there, in place, with any errors."""
     referral = selectors.get_referral_for_user(request.user, pk)
-    if not selectors_concerns.concern_may_raise(request.user, referral):
+    form = referral_page.concern_form(referral, request.user, request.POST or None)
+    if form is None:
         raise PermissionDenied
-    form = ConcernForm(
-        request.POST or None,
-        addressees=selectors_concerns.concern_addressees_for(
-            referral=referral, organisation=request.user.organisation
-        ),
-        deadlines=selectors_deadlines.concern_deadlines_for(
-            system_id=referral.organisation.system_id
-        ),
-    )
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        return redirect(f"{reverse('referral_detail', args=[referral.pk])}#concerns")
+    if form.is_valid():
         try:
             concern = services_concerns.concern_raise(
                 referral=referral,
@@ -69,13 +77,13 @@ def concern_raise(request, pk):
                 f"acknowledge it by {_when(concern.acknowledge_by)}.",
             )
             return redirect(f"{reverse('referral_detail', args=[referral.pk])}#concerns")
-    return render(request, "referrals/concern_form.html", {"referral": referral, "form": form})
+    return referral_page.referral_page(request, referral, status=400, concern_form=form)
 
 
 def _concern_step(request, pk, *, action: str, step, done: str, **arguments):
     """Acknowledge or resolve: the same checks, the same messages, back where the person was."""
     concern = selectors_concerns.get_concern_for_user(request.user, pk, action=action)
-    form = ConcernActionForm(request.POST)
+    form = referral_page.resolve_form(concern, request.POST)
     if not form.is_valid():
         messages.error(request, "That change could not be made: reload the page.")
         return _back(request, concern)
@@ -87,6 +95,12 @@ def _concern_step(request, pk, *, action: str, step, done: str, **arguments):
             **{name: form.cleaned_data[field] for name, field in arguments.items()},
         )
     except ValidationError as error:
+        if action == "resolve" and _from_referral_page(request, concern):
+            add_service_errors(form, error)
+            return _again_in_place(request, concern, resolve_form=form)
+        if action == "resolve" and _from_the_list(request) is not None:
+            add_service_errors(form, error)
+            return _again_on_the_list(request, concern, resolve_form=form)
         messages.error(request, " ".join(error.messages))
     except EditConflict as error:
         messages.error(request, str(error))
@@ -124,21 +138,56 @@ def concern_resolve(request, pk):
 @login_required
 def concern_reply(request, pk):
     concern = selectors_concerns.get_concern_for_user(request.user, pk, action="reply")
-    form = ConcernReplyForm(request.POST)
-    if not form.is_valid():
+    form = referral_page.reply_form(concern, request.POST)
+    if form.is_valid():
+        try:
+            services_concerns.concern_reply(
+                concern=concern, user=request.user, text=form.cleaned_data["text"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+    if form.errors:
+        if _from_referral_page(request, concern):
+            return _again_in_place(request, concern, reply_form=form)
+        if _from_the_list(request) is not None:
+            return _again_on_the_list(request, concern, reply_form=form)
         messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
-        return _back(request, concern)
-    try:
-        services_concerns.concern_reply(
-            concern=concern, user=request.user, text=form.cleaned_data["text"]
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
     else:
         messages.success(
             request, f"Your reply on the concern on {concern.referral.reference} is sent."
         )
     return _back(request, concern)
+
+
+def _from_referral_page(request, concern: Concern) -> bool:
+    if not getattr(concern, "referral_visible", False):  # annotated by concerns_visible_to
+        return False
+    target = urlsplit(request.POST.get("next", ""))
+    return target.path == reverse("referral_detail", args=[concern.referral_id])
+
+
+def _from_the_list(request) -> QueryDict | None:
+    """The concerns list's query, when the form was sent from the list."""
+    target = urlsplit(request.POST.get("next", ""))
+    if target.path != reverse("concern_list"):
+        return None
+    return QueryDict(target.query)
+
+
+def _again_on_the_list(request, concern: Concern, **bound):
+    """A reply or resolution with a mistake, sent from the list: the list again, as it was,
+    with the form open under its concern."""
+    query = _from_the_list(request) or QueryDict()
+    return _list_page(request, query, status=400, concern_id=concern.pk, **bound)
+
+
+def _again_in_place(request, concern: Concern, **bound):
+    """A reply or resolution with a mistake, sent from the referral's page: that page again,
+    the form open in place with what was typed and the error beside it."""
+    referral = selectors.get_referral_for_user(request.user, concern.referral_id)
+    return referral_page.referral_page(
+        request, referral, status=400, concern_id=concern.pk, **bound
+    )
 
 
 def _back(request, concern: Concern):

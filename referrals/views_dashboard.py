@@ -1,8 +1,8 @@
 """The commissioner's dashboard: the nightly reports, read from their snapshots when the period
 is one the night computed, and computed on the spot (the same SQL) for any other period."""
 
-import csv
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.paginator import Paginator
@@ -18,6 +18,8 @@ from accounts.permissions import role_required
 from commissioning import remit
 from commissioning.models import Place
 from commissioning.selectors import places_visible_to, system_for
+from core.plausible import check_period_day
+from core.spreadsheets import SpreadsheetWriter
 from core.widgets import DateInput
 from referrals.models import ReportKind
 from referrals.reports import loading
@@ -34,8 +36,22 @@ from referrals.selectors import referrals_visible_to
 
 
 class DashboardForm(forms.Form):
-    date_from = forms.DateField(label="From", widget=DateInput())
-    date_to = forms.DateField(label="To", widget=DateInput())
+    date_from = forms.DateField(
+        label="From",
+        widget=DateInput(),
+        error_messages={
+            "required": "Enter the first day of the period.",
+            "invalid": "The first day of the period must be a real date, such as 1 4 2026.",
+        },
+    )
+    date_to = forms.DateField(
+        label="To",
+        widget=DateInput(),
+        error_messages={
+            "required": "Enter the last day of the period.",
+            "invalid": "The last day of the period must be a real date, such as 31 3 2027.",
+        },
+    )
     place = forms.ModelChoiceField(
         queryset=Place.objects.none(), required=False, empty_label="Every place"
     )
@@ -43,6 +59,16 @@ class DashboardForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["place"].queryset = places_visible_to(user)
+
+    def clean_date_from(self) -> date:
+        return check_period_day(
+            self.cleaned_data["date_from"], today=timezone.localdate(), what="The first day"
+        )
+
+    def clean_date_to(self) -> date:
+        return check_period_day(
+            self.cleaned_data["date_to"], today=timezone.localdate(), what="The last day"
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -58,8 +84,13 @@ def _default_period() -> tuple[date, date]:
 
 
 def _period(request) -> tuple[DashboardForm, Period | None]:
-    start, end = _default_period()
-    data = request.GET or {"date_from": start, "date_to": end}
+    """The period asked for, a date left out of the query being the default period's: the
+    dashboard and its drill-downs must agree however they were reached. A date sent empty is
+    still an error at its field."""
+    data = request.GET.copy()
+    for key, default in zip(("date_from", "date_to"), _default_period(), strict=True):
+        if key not in data:
+            data[key] = default.isoformat()
     form = DashboardForm(data, user=request.user)
     if not form.is_valid():
         return form, None
@@ -70,17 +101,27 @@ def _period(request) -> tuple[DashboardForm, Period | None]:
     return form, Period(system, data["date_from"], data["date_to"], data["place"])
 
 
+def _period_query(period: Period) -> str:
+    """The period spelt out in full, for every link the dashboard makes: a link then means the
+    same figures whatever the default period is when it is followed."""
+    query = {"date_from": period.date_from.isoformat(), "date_to": period.date_to.isoformat()}
+    if period.place is not None:
+        query["place"] = str(period.place.pk)
+    return urlencode(query)
+
+
 @role_required(Role.COMMISSIONER)
 def dashboard(request):
     form, period = _period(request)
     context = {"form": form}
     if period:
         loaded = loading.dashboard_reports(period=period)
+        query = _period_query(period)
         sections = loading.sections_rendered(
             loaded=loaded,
-            query=request.GET.urlencode(),
+            query=query,
             render=lambda: render_to_string(
-                "referrals/_dashboard_sections.html", _sections_context(request, loaded.reports)
+                "referrals/_dashboard_sections.html", _sections_context(loaded.reports, query)
             ),
         )
         context.update(
@@ -94,12 +135,11 @@ def dashboard(request):
     return render(request, "referrals/dashboard.html", context)
 
 
-def _sections_context(request, reports: dict) -> dict:
+def _sections_context(reports: dict, query: str) -> dict:
     split = reports[ReportKind.REFERRAL_SPLIT]
     activity = reports[ReportKind.SERVICE_ACTIVITY]
     capacity = [row for row in activity["services"] if row["capacity_commissioned"]]
     gaps = gaps_between_services(split)
-    query = request.GET.urlencode()
     return {
         "split": split,
         "breaches": reports[ReportKind.REMIT_BREACHES],
@@ -145,7 +185,7 @@ def dashboard_csv(request, section):
         f'attachment; filename="{section.replace("_", "-")}-{period.date_from}-'
         f'{period.date_to}.csv"'
     )
-    writer = csv.writer(response)
+    writer = SpreadsheetWriter(response)
     writer.writerow(columns)
     for row in rows(report):
         writer.writerow([row[column] for column in columns])

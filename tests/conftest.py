@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import Role
 from commissioning.codes import Urgency
 from tests.factories import (
+    ConsentFactory,
     FrameworkFactory,
     OrganisationFactory,
     PatientFactory,
@@ -297,3 +298,25 @@ def western_people(western):
         )
         for role, organisation in homes.items()
     }  # fmt: skip
+
+
+@pytest.fixture
+def eager_tasks(settings):
+    """Celery runs each task in the test's own process, retries included."""
+    from vsocare.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def known_patient(patient, icc, social_care):
+    """Known to the ICC's team (an earlier referral) and with consent to share on record."""
+    ReferralFactory(
+        patient=patient, referrer=icc, service=None, organisation=social_care,
+        destination_sector="social_care", needs=["home_help"],
+    )  # fmt: skip
+    ConsentFactory(patient=patient)
+    return patient

@@ -149,6 +149,8 @@ MIDDLEWARE = [
     "accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The Content-Security-Policy, and no-store for anyone signed in.
+    "core.middleware.SecurityHeadersMiddleware",
     # Tags every history event with the signed-in user and the URL that caused it.
     "pghistory.middleware.HistoryMiddleware",
     # Must come last: it turns a lock-out raised during sign-in into the lock-out page.
@@ -455,6 +457,27 @@ LOGGING = {
     # pgserver narrates every start and stop at INFO; only its problems matter here.
     "loggers": {"axes": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
 }
+
+# --- Content-Security-Policy (core.middleware.SecurityHeadersMiddleware). Every script and
+# stylesheet is a file of this site: no inline <script>, no on* handlers, no style attributes,
+# no eval (htmx is told not to use it, in base.html). Bootstrap's stylesheet draws its icons as
+# data: images. The Django admin also sets style attributes of its own.
+_CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+CONTENT_SECURITY_POLICY = "; ".join(f"{name} {value}" for name, value in _CSP.items())
+CONTENT_SECURITY_POLICY_ADMIN = "; ".join(
+    f"{name} {value}" for name, value in {**_CSP, "style-src-attr": "'unsafe-inline'"}.items()
+)
 
 # --- Production only tightens what is above.
 SECURE_CONTENT_TYPE_NOSNIFF = True

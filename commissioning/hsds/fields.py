@@ -4,14 +4,15 @@ A reader never raises for bad data: it notes the problem and returns a harmless 
 over a file reports everything wrong with it.
 """
 
+import math
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model
+from django.db.models import Model, TextField
 
 from commissioning.hsds.vocabulary import (
     CHARITY_SCHEME,
@@ -19,13 +20,17 @@ from commissioning.hsds.vocabulary import (
     NEEDS_VOCABULARY,
     need_term_id,
 )
-from commissioning.models import Need, Place, System
+from commissioning.models import Need, Place, Service, System
+from core.plausible import DESCRIPTION_MAX_LENGTH, check_text, quoted, shown
 
 # A JSON object as json.loads gives it: nothing in it is known to be of any type until it is read.
 JsonObject = dict[str, Any]
 # Model field name -> the value the record gives it. A field the record leaves out is absent, so
 # the import keeps its current value; a null the record gives is here, as a blank, and clears it.
 FieldValues = dict[str, object]
+# A service's and an organisation's phone hold the same.
+PHONE_MAX_LENGTH = Service._meta.get_field("phone").max_length or 30
+CHARITY_NUMBER_MAX_LENGTH = 20
 
 
 @dataclass(frozen=True)
@@ -42,18 +47,31 @@ class Problems:
     number: int
     prefix: str
     sink: list[Problem]
+    # Fields refused for their text: what follows from leaving them out ("is required") is
+    # not said as well.
+    refused: set[str] = field(default_factory=set)
 
     @classmethod
     def for_record(cls, number: int, record: object, *, sink: list[Problem]) -> "Problems":
         described = record if isinstance(record, dict) else {}
         prefix = (
-            f"record {number} (id {described.get('id') or 'missing'}, "
-            f"name {described.get('name') or 'missing'})"
+            f"record {number} (id {_label(described.get('id'))}, "
+            f"name {_label(described.get('name'))})"
         )
         return cls(number=number, prefix=prefix, sink=sink)
 
     def add(self, field_name: str, message: str) -> None:
-        self.sink.append(Problem(self.number, f"{self.prefix}: {field_name}: {message}"))
+        if field_name not in self.refused:
+            self.sink.append(Problem(self.number, f"{self.prefix}: {field_name}: {message}"))
+
+    def refuse(self, field_name: str, error: ValidationError) -> None:
+        for message in error.messages:
+            self.add(field_name, message)
+        self.refused.add(field_name)
+
+
+def _label(value: object) -> str:
+    return "missing" if value is None or value == "" else shown(value)
 
 
 @dataclass(frozen=True)
@@ -79,16 +97,26 @@ def read_uuid(value: object, *, name: str, problems: Problems) -> uuid.UUID | No
         problems.add(name, "is required")
         return None
     try:
-        return uuid.UUID(str(value))
+        if isinstance(value, str):
+            return uuid.UUID(value)
     except ValueError:
-        problems.add(name, f"{value!r} is not a UUID")
-        return None
+        pass
+    problems.add(name, f"{quoted(value)} is not a UUID")
+    return None
 
 
 def read_text(
-    source: JsonObject, names: Mapping[str, str], *, prefix: str, problems: Problems
+    source: JsonObject,
+    names: Mapping[str, str],
+    *,
+    model: type[Model],
+    prefix: str,
+    problems: Problems,
 ) -> FieldValues:
-    """The text fields the source gives, as model fields. null clears a field; absent keeps it."""
+    """The text fields the source gives, as model fields. null clears a field; absent keeps it.
+
+    A value with a control character, or longer than its column holds, is reported and left
+    out, so that check_fields does not report its length a second time."""
     fields: FieldValues = {}
     for hsds_key, model_field in names.items():
         if hsds_key not in source:
@@ -97,16 +125,29 @@ def read_text(
         if not isinstance(value, str):
             problems.add(prefix + hsds_key, "must be text")
             continue
-        fields[model_field] = value.strip()
+        column = model._meta.get_field(model_field)
+        try:
+            fields[model_field] = check_text(
+                value.strip(),
+                max_length=getattr(column, "max_length", None) or DESCRIPTION_MAX_LENGTH,
+                multiline=isinstance(column, TextField),
+            )
+        except ValidationError as refused:
+            problems.refuse(prefix + hsds_key, refused)
     return fields
 
 
 def read_age(value: object, *, name: str, problems: Problems) -> int | None:
     if value is None:
         return None
-    # bool is an int in Python, and true is not an age.
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        problems.add(name, f"must be a whole number of years, not {value!r}")
+    # bool is an int in Python, and true is not an age; int() of NaN or infinity raises.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
+        problems.add(name, f"must be a whole number of years, not {quoted(value)}")
         return None
     return int(value)
 
@@ -119,7 +160,7 @@ def read_date(value: object, *, name: str, problems: Problems) -> date | None:
             return date.fromisoformat(value)
     except ValueError:
         pass
-    problems.add(name, f"{value!r} is not a date (YYYY-MM-DD)")
+    problems.add(name, f"{quoted(value)} is not a date (YYYY-MM-DD)")
     return None
 
 
@@ -135,16 +176,42 @@ def read_phone(value: object, *, name: str, problems: Problems) -> str:
         problems.add(f"{name}[0].number", "must be text")
         return ""
     # Numbers exported through CSV tools arrive wrapped in their quotes (see the HSDS examples).
-    return number.strip().strip('"').strip()
+    return _checked(
+        number.strip().strip('"').strip(),
+        max_length=PHONE_MAX_LENGTH,
+        name=f"{name}[0].number",
+        problems=problems,
+    )
 
 
-def read_charity_number(value: object) -> str:
+def read_charity_number(value: object, *, name: str, problems: Problems) -> str:
     if not isinstance(value, list):
         return ""
-    for identifier in value:
+    for index, identifier in enumerate(value):
         if isinstance(identifier, dict) and identifier.get("identifier_scheme") == CHARITY_SCHEME:
-            return str(identifier.get("identifier") or "").strip()
+            number = identifier.get("identifier")
+            if number is None:
+                return ""
+            # Some files give the number as a JSON number; any other type is a mistake.
+            if isinstance(number, bool) or not isinstance(number, str | int):
+                problems.add(f"{name}[{index}].identifier", "must be text")
+                return ""
+            return _checked(
+                str(number).strip(),
+                max_length=CHARITY_NUMBER_MAX_LENGTH,
+                name=f"{name}[{index}].identifier",
+                problems=problems,
+            )
     return ""
+
+
+def _checked(value: str, *, max_length: int, name: str, problems: Problems) -> str:
+    """value, or blank after reporting what check_text refuses in it."""
+    try:
+        return check_text(value, max_length=max_length)
+    except ValidationError as refused:
+        problems.refuse(name, refused)
+        return ""
 
 
 def read_needs(value: object, *, problems: Problems, lookups: Lookups) -> list[str]:
@@ -174,15 +241,16 @@ def _need_code(
     if not _is_our_term(term):
         return lookups.need_codes_by_term_id.get(str(term.get("id")))
     code = term.get("code")
-    if code not in lookups.need_codes:
+    # isinstance first: a list or an object cannot even be looked for in a set.
+    if not isinstance(code, str) or code not in lookups.need_codes:
         problems.add(
             f"{name}.taxonomy_term.code",
-            f"{code!r} is not a need code in VSO Care"
+            f"{quoted(code)} is not a need code in VSO Care"
             if code
             else f"is required for a {NEEDS_VOCABULARY} term",
         )
         return None
-    return str(code)  # one of need_codes, so already a str
+    return code
 
 
 def _is_our_term(term: JsonObject) -> bool:
@@ -206,8 +274,11 @@ def read_places(value: object, *, problems: Problems, lookups: Lookups) -> list[
         problems.add("service_areas", "must be a list")
         return []
     places: list[Place] = []
-    for area in value:
+    for index, area in enumerate(value):
         area_name = area.get("name") if isinstance(area, dict) else None
+        if area_name is not None and not isinstance(area_name, str):
+            problems.add(f"service_areas[{index}].name", "must be text")
+            continue
         place = lookups.places_by_name.get(area_name.strip().casefold()) if area_name else None
         if place is not None and place not in places:
             places.append(place)

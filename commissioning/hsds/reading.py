@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
+
 from commissioning.hsds.fields import (
     FieldValues,
     JsonObject,
@@ -26,6 +28,13 @@ from commissioning.hsds.fields import (
 )
 from commissioning.hsds.vocabulary import HSDS_STATUSES, STATUSES_FROM_HSDS
 from commissioning.models import Organisation, Place, Service, VsoKind
+from core.plausible import json_load, quoted
+
+# What one file may hold. The HSDS examples nest 12 levels at most; a directory of thousands of
+# services is a few megabytes. Past these a file is refused before it is parsed, rather than
+# filling memory or overflowing the parser's stack (json.loads recurses in C).
+MAX_FILE_BYTES = 50_000_000
+MAX_DEPTH = 64
 
 # HSDS field -> model field, for the plain text we carry.
 SERVICE_TEXT = {
@@ -108,6 +117,15 @@ class Plans:
     services: list[ServicePlan]
 
 
+def document_from_json(text: str) -> object:
+    """A file's document; DirectoryImportError for one that is not JSON, nests deeper than
+    MAX_DEPTH or holds NaN or Infinity, which JSON does not have."""
+    try:
+        return json_load(text, max_depth=MAX_DEPTH)
+    except ValidationError as error:
+        raise DirectoryImportError([f"file: {message}" for message in error.messages]) from error
+
+
 def records_from_document(document: object) -> list[object]:
     """The services in a page of services, a bare list of them, or a single service."""
     if isinstance(document, list):
@@ -176,12 +194,14 @@ def _read_service(
 def _read_service_fields(record: JsonObject, *, problems: Problems) -> FieldValues:
     if "name" not in record:
         problems.add("name", "is required")
-    fields = read_text(record, SERVICE_TEXT, prefix="", problems=problems)
+    fields = read_text(record, SERVICE_TEXT, model=Service, prefix="", problems=problems)
     status = record.get("status")
     if status is None:
         problems.add("status", "is required")
     elif not isinstance(status, str) or status not in STATUSES_FROM_HSDS:
-        problems.add("status", f"{status!r} is not one of {', '.join(HSDS_STATUSES.values())}")
+        problems.add(
+            "status", f"{quoted(status)} is not one of {', '.join(HSDS_STATUSES.values())}"
+        )
     else:
         fields["status"] = STATUSES_FROM_HSDS[status]
     for hsds_key, model_field in (("minimum_age", "min_age"), ("maximum_age", "max_age")):
@@ -209,13 +229,19 @@ def _read_organisation(
     if hsds_id is None or nested is None:
         return hsds_id
 
-    fields = read_text(nested, ORGANISATION_TEXT, prefix="organization.", problems=problems)
+    fields = read_text(
+        nested, ORGANISATION_TEXT, model=Organisation, prefix="organization.", problems=problems
+    )
     if "phones" in nested:
         fields["phone"] = read_phone(
             nested["phones"], name="organization.phones", problems=problems
         )
     if "organization_identifiers" in nested:
-        fields["charity_number"] = read_charity_number(nested["organization_identifiers"])
+        fields["charity_number"] = read_charity_number(
+            nested["organization_identifiers"],
+            name="organization.organization_identifiers",
+            problems=problems,
+        )
     check_fields(Organisation(), fields, names=ORGANISATION_NAMES, problems=problems)
     plan = plans.setdefault(hsds_id, OrganisationPlan(hsds_id))
     plan.problems.append(problems)

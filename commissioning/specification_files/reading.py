@@ -3,13 +3,13 @@
 Nothing here looks names up; resolving does, once every record has been read.
 """
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from commissioning.codes import SpecificationStatus
@@ -38,6 +38,16 @@ from commissioning.validation import (
     known_outcome_codes,
     specification_errors,
 )
+from core.plausible import DESCRIPTION_MAX_LENGTH, check_text, json_load, shown
+
+# What one file may hold: far more than every specification of a system, and so flat that a file
+# nested deeper is not one of ours. Past these a file is refused before it is parsed.
+MAX_FILE_BYTES = 50_000_000
+MAX_DEPTH = 16
+# The most characters a text field may have: a name as its column holds it, a code as a need
+# or outcome code is, eligibility as a description in the directory.
+NAME_MAX_LENGTH = 200
+CODE_MAX_LENGTH = 50
 
 
 @dataclass
@@ -81,9 +91,9 @@ def records_from_json(text: str) -> list[Any]:
     """The specification records of a file: the export's document or a bare list of records."""
     try:
         # Decimal keeps funding given as a JSON number exact to the penny.
-        document = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as error:
-        raise SpecificationFileError([f"file: Not a JSON file: {error}."]) from error
+        document = json_load(text, max_depth=MAX_DEPTH, parse_float=Decimal)
+    except ValidationError as error:
+        raise SpecificationFileError([f"file: {message}" for message in error.messages]) from error
     if isinstance(document, list):
         return document
     if not isinstance(document, dict):
@@ -128,13 +138,13 @@ def read_records(records: Sequence[object]) -> list[Record]:
 
 
 def _read_record(number: int, raw: dict[str, object]) -> Record:
-    def shown(name: str) -> str:
-        return str(raw[name]) if raw.get(name) is not None else "?"
+    def given(name: str) -> str:
+        return shown(raw[name], max_length=NAME_MAX_LENGTH) if raw.get(name) is not None else "?"
 
-    label = f"record {number} ({shown('organisation')} / {shown('service')} v{shown('version')})"
+    label = f"record {number} ({given('organisation')} / {given('service')} v{given('version')})"
     record = Record(number=number, label=label, values={})
     for name in raw.keys() - set(RECORD_FIELDS):
-        record.add(name, "Not a specification field; see docs/specification-files.md.")
+        record.add(shown(name), "Not a specification field; see docs/specification-files.md.")
     for name in RECORD_FIELDS:
         value = raw.get(name)
         if value is None:
@@ -148,6 +158,8 @@ def _read_record(number: int, raw: dict[str, object]) -> Record:
 
 def _read_value(value: object, *, name: str, record: Record) -> object:
     """The value a field given in the file stands for; what is wrong with it goes to record."""
+    if isinstance(value, str) and not _plain_text(value, name=name, record=record):
+        return DEFAULTS.get(name)
     if name in NAME_FIELDS:
         return _read_name(value, name=name, record=record)
     if name == "version":
@@ -168,6 +180,24 @@ def _read_value(value: object, *, name: str, record: Record) -> object:
         return _read_date(value, name=name, record=record)
     # status and max_urgency: specification_errors names the codes allowed.
     return value
+
+
+def _plain_text(value: str, *, name: str, record: Record) -> bool:
+    """Whether the text may be used at all; what check_text refuses in it goes to record.
+
+    Text is checked before anything else reads it: a name is looked up in the database, which
+    refuses NUL, and every message quoting a value would carry its control characters."""
+    try:
+        check_text(
+            value,
+            max_length=DESCRIPTION_MAX_LENGTH if name == "eligibility" else NAME_MAX_LENGTH,
+            multiline=name == "eligibility",
+        )
+    except ValidationError as refused:
+        for message in refused.messages:
+            record.add(name, message)
+        return False
+    return True
 
 
 def _read_name(value: object, *, name: str, record: Record) -> str | None:
@@ -212,6 +242,13 @@ def _read_codes(value: object, *, name: str, record: Record) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
         record.add(name, 'Must be a list of codes, such as ["home_help", "shopping"].')
         return []
+    for index, code in enumerate(value):
+        try:
+            check_text(code, max_length=CODE_MAX_LENGTH)
+        except ValidationError as refused:
+            for message in refused.messages:
+                record.add(name, f"Code {index + 1}: {message}")
+            return []
     return value
 
 
@@ -228,13 +265,14 @@ def _read_pounds(value: object, *, record: Record) -> Decimal | None:
     if amount is None or not amount.is_finite():
         record.add("funding_gbp", message)
         return None
-    if amount != amount.quantize(PENCE):
-        record.add("funding_gbp", "Must be in pounds and pence, with at most 2 decimal places.")
-        return None
     column = ServiceSpecification._meta.get_field("funding_gbp")
     limit = Decimal(10) ** (column.max_digits - column.decimal_places)
+    # Before rounding to pence: quantize raises InvalidOperation on an amount like 1e999999.
     if abs(amount) >= limit:
         record.add("funding_gbp", f"Must be less than £{limit:,}.")
+        return None
+    if amount != amount.quantize(PENCE):
+        record.add("funding_gbp", "Must be in pounds and pence, with at most 2 decimal places.")
         return None
     # Below zero is left to specification_errors, for the screens' message.
     return amount.quantize(PENCE)

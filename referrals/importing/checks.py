@@ -29,6 +29,7 @@ class HeldReferral:
     # The place of the team that referred it: an update keeps the referring team.
     team_place_id: int | None
     first_contact_at: datetime | None
+    wait_escalated_at: datetime | None
     is_interim_cover: bool
     system_id: int
 
@@ -98,7 +99,7 @@ def check_existing_referrals(
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT r.external_id, r.id, team.place_id, r.first_contact_at, "
-            "r.interim_cover_for_id IS NOT NULL, team.system_id "
+            "r.wait_escalated_at, r.interim_cover_for_id IS NOT NULL, team.system_id "
             f"FROM {Referral._meta.db_table} r "
             f"JOIN {Organisation._meta.db_table} team ON team.id = r.referrer_organisation_id "
             "WHERE r.external_id = ANY(%s)",
@@ -122,6 +123,12 @@ def check_existing_referrals(
                 row.line,
                 "referred_at",
                 "After the first contact VSO Care records for this referral.",
+            )
+        if held.wait_escalated_at and row.referred_at and row.referred_at >= held.wait_escalated_at:
+            errors.add(
+                row.line,
+                "referred_at",
+                "Not before the escalation of the wait VSO Care records for this referral.",
             )
         if held.is_interim_cover and row.destination_sector != Sector.VOLUNTARY:
             errors.add(

@@ -10,9 +10,19 @@ from datetime import date, datetime
 from operator import attrgetter
 from zoneinfo import ZoneInfo
 
+from django.db.models import CharField, Model
+
 from commissioning.codes import Urgency
-from commissioning.models import Sector
-from referrals.models import CHOSEN_BASES, CHOSEN_METHODS, ReferralSource, ReferralStatus
+from commissioning.models import Organisation, Sector, Service
+from core.plausible import NOTE_MAX_LENGTH
+from referrals.models import (
+    CHOSEN_BASES,
+    CHOSEN_METHODS,
+    Patient,
+    Referral,
+    ReferralSource,
+    ReferralStatus,
+)
 
 REQUIRED_COLUMNS = (
     "external_id",
@@ -55,7 +65,51 @@ ISO_DATE_TIME = re.compile(
 POSTCODE = re.compile(r"([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})", re.ASCII)
 # The file's clock: part of the format, so not the installation's TIME_ZONE, which may change.
 UK = ZoneInfo("Europe/London")
-TEXT_LIMITS = {"external_id": 100, "given_name": 100, "family_name": 100}
+
+# The most characters each column's value may have, after its spaces are stripped: the database
+# column's where the value is stored as written, otherwise well past any value the column can
+# rightly hold, so that a message quoting the value stays short.
+_DATE_TIME = 40  # 2026-06-01T09:30:15.123456+01:00 is 32
+_CODE = 100
+
+
+def _column_length(model: type[Model], name: str) -> int:
+    field = model._meta.get_field(name)
+    assert isinstance(field, CharField) and field.max_length, f"{model.__name__}.{name}"
+    return field.max_length
+
+
+TEXT_LIMITS: dict[str, int] = {
+    "external_id": _column_length(Referral, "external_id"),
+    "nhs_number": 20,  # 10 digits, perhaps in groups with spaces or hyphens
+    "given_name": _column_length(Patient, "given_name"),
+    "family_name": _column_length(Patient, "family_name"),
+    "date_of_birth": _DATE_TIME,
+    "postcode": 20,
+    "referred_at": _DATE_TIME,
+    "source": _CODE,
+    "destination_sector": _CODE,
+    "organisation": _column_length(Organisation, "name"),
+    "service": _column_length(Service, "name"),
+    "urgency": _CODE,
+    "needs": 2000,
+    "activities": 2000,
+    "status": _CODE,
+    "closed_at": _DATE_TIME,
+    "decline_reason": NOTE_MAX_LENGTH,
+    "lawful_basis": _CODE,
+    "lawful_basis_reason": NOTE_MAX_LENGTH,
+    "consent_given_on": _DATE_TIME,
+    "consent_method": _CODE,
+}
+# Free text that may break lines and hold tabs; every other column is one line.
+MULTILINE_COLUMNS = frozenset({"decline_reason", "lawful_basis_reason"})
+
+# What one import takes: about twice the 100,000 rows measured in bench/RESULTS.md, so that a
+# wrong file (a database dump, a file of a million blank cells) is refused in seconds, not read
+# into memory. A bigger set of referrals goes in as several files.
+MAX_FILE_BYTES = 100_000_000
+MAX_ROWS = 200_000
 
 SOURCES = frozenset(ReferralSource.values)
 SECTORS = frozenset(Sector.values)
@@ -134,11 +188,22 @@ class RowErrors:
     def __init__(self, positions: dict[str, int]) -> None:
         self.positions = positions
         self.found: list[RowError] = []
+        # (line, column) of the cells refused for their text, which nothing else is said about.
+        self.refused: set[tuple[int, str]] = set()
 
     def add(self, line: int, column: str, message: str) -> None:
+        if (line, column) in self.refused:
+            return
         self.found.append(
             RowError(line, self.positions.get(column, 0), f"row {line}, column {column}: {message}")
         )
+
+    def refuse(self, line: int, column: str, messages: list[str]) -> None:
+        """A cell whose text cannot be used at all (a control character, too long): said once;
+        what follows from reading it as blank ("Required.") is not said as well."""
+        for message in messages:
+            self.add(line, column, message)
+        self.refused.add((line, column))
 
     def raise_if_any(self) -> None:
         if self.found:

@@ -9,18 +9,30 @@ import csv
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from operator import itemgetter
+from operator import gt, itemgetter
 from typing import TYPE_CHECKING
 
 import nhs_number
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from commissioning.models import Need, Organisation, Sector, Service
+from core.plausible import (
+    IN_THE_FUTURE,
+    check_birth_date,
+    check_referral_date,
+    check_text,
+    is_plain_text,
+    shown,
+)
 from referrals.importing.columns import (
+    BASES,
     CODED_COLUMNS,
     COLUMNS,
     ISO_DATE,
     ISO_DATE_TIME,
+    MAX_ROWS,
+    MULTILINE_COLUMNS,
     POSTCODE,
     REQUIRED_COLUMNS,
     SECTORS,
@@ -92,6 +104,7 @@ class Cells:
 
 # read_rows fills Cells by position, in the order of COLUMNS.
 assert tuple(field.name for field in fields(Cells)) == COLUMNS
+LIMITS = tuple(TEXT_LIMITS[column] for column in COLUMNS)
 
 
 def header_positions(header: list[str] | None) -> dict[str, int]:
@@ -110,10 +123,14 @@ def header_positions(header: list[str] | None) -> dict[str, int]:
         elif name not in COLUMNS:
             # Refused rather than ignored, so that a misspelt optional column ("closed_on") is not
             # silently dropped from every row.
-            problems.append(f"row 1, column {name or '(blank)'}: Not a column of this import.")
+            problems.append(f"row 1, column {_shown(name)}: Not a column of this import.")
     if problems:
         raise ReferralImportError(problems)
     return {name: position for position, name in enumerate(names)}
+
+
+def _shown(name: str) -> str:
+    return shown(name) if name else "(blank)"
 
 
 def load_lookups(*, system_id: int) -> Lookups:
@@ -147,6 +164,7 @@ def read_rows(
     now = timezone.now()
     today = now.astimezone(UK).date()
     rows = []
+    read = 0
     line = reader.line_num + 1
     while True:
         try:
@@ -157,6 +175,16 @@ def read_rows(
         if cells is None:
             break
         if any(cell.strip() for cell in cells):
+            read += 1
+            if read > MAX_ROWS:
+                # Refused at once: the rows after it would only be read into memory to be thrown
+                # away.
+                raise ReferralImportError(
+                    [
+                        f"row {line}, column -: More than {MAX_ROWS:,} rows, the most one "
+                        "import takes; split the file."
+                    ]
+                )
             if len(cells) < width:
                 errors.add(
                     line,
@@ -173,10 +201,20 @@ def read_rows(
             else:
                 # The blank is what an optional column the header leaves out reads.
                 cells.append("")
-                values = Cells(*map(str.strip, pick(cells)))
+                values = list(map(str.strip, pick(cells)))
+                # One search of the whole row and one length test a cell in C, so that the
+                # usual row, with nothing to refuse, does not pay for checking every cell on
+                # its own: that made reading 100,000 rows take twice as long.
+                if not is_plain_text("".join(values)) or any(map(gt, map(len, values), LIMITS)):
+                    _check_text(values, line=line, errors=errors)
                 rows.append(
                     read_row(
-                        values, line=line, lookups=lookups, errors=errors, now=now, today=today
+                        Cells(*values),
+                        line=line,
+                        lookups=lookups,
+                        errors=errors,
+                        now=now,
+                        today=today,
                     )
                 )
         # A row starts on the line after the last one read; quoted values may span lines.
@@ -203,17 +241,14 @@ def read_row(
         # required below, where the sector is known.
         if not getattr(cells, column) and column not in ("service", "activities"):
             error(column, "Required.")
-    for column, limit in TEXT_LIMITS.items():
-        if len(getattr(cells, column)) > limit:
-            error(column, f"Longer than {limit} characters.")
 
     number = _nhs_number(cells.nhs_number)
     if cells.nhs_number and number is None:
         error("nhs_number", "Not a valid NHS number (10 digits passing the modulus 11 check).")
 
     date_of_birth = _date(cells.date_of_birth, "date_of_birth", error)
-    if date_of_birth and date_of_birth > today:
-        error("date_of_birth", "In the future.")
+    if date_of_birth and (problem := _implausible(check_birth_date, date_of_birth, today=today)):
+        error("date_of_birth", problem)
         date_of_birth = None  # said once; not again as "referred_at is before birth"
 
     postcode = cells.postcode.upper().replace(" ", "")
@@ -226,13 +261,13 @@ def read_row(
     referred_at = _date_time(cells.referred_at, "referred_at", error)
     # The day the referral was made, when it is one: what the consent is checked against.
     referral_day = None
-    if referred_at:
-        if referred_at > now:
-            error("referred_at", "In the future.")
-        elif date_of_birth and _uk_day(referred_at) < date_of_birth:
-            error("referred_at", "Before the patient's date of birth.")
-        else:
-            referral_day = _uk_day(referred_at)
+    if referred_at and (problem := _implausible_moment(referred_at, now=now, today=today)):
+        error("referred_at", problem)
+        referred_at = None  # said once; not again against closed_at
+    elif referred_at and date_of_birth and _uk_day(referred_at) < date_of_birth:
+        error("referred_at", "Before the patient's date of birth.")
+    elif referred_at:
+        referral_day = _uk_day(referred_at)
 
     for column, known in CODED_COLUMNS:
         value = getattr(cells, column)
@@ -264,8 +299,8 @@ def read_row(
         error("closed_at", "Required for a closed referral.")
     elif closed_at and status in STATUSES and status != ReferralStatus.CLOSED:
         error("closed_at", f"Only a closed referral has one; this one is {status}.")
-    elif closed_at and closed_at > now:
-        error("closed_at", "In the future.")
+    elif closed_at and (problem := _implausible_moment(closed_at, now=now, today=today)):
+        error("closed_at", problem)
     elif closed_at and referred_at and closed_at < referred_at:
         error("closed_at", "Before referred_at.")
 
@@ -274,24 +309,28 @@ def read_row(
         error("decline_reason", f"Only a declined referral has one; this one is {status}.")
 
     basis = cells.lawful_basis
+    # Nothing follows from a basis that could not be read: what is wrong with it is said once.
+    basis_read = basis in BASES if basis else (line, "lawful_basis") not in errors.refused
     consent_given_on = _date(cells.consent_given_on, "consent_given_on", error)
     if sector == Sector.VOLUNTARY and not basis:
         error("lawful_basis", NEEDS_A_BASIS)
     if basis == LawfulBasis.CONSENT:
         if not cells.consent_given_on:
             error("consent_given_on", "Required when the lawful basis is consent.")
-        elif consent_given_on and consent_given_on > today:
-            error("consent_given_on", "In the future.")
+        elif consent_given_on and (
+            problem := _implausible(check_referral_date, consent_given_on, today=today)
+        ):
+            error("consent_given_on", problem)
         elif consent_given_on and referral_day and consent_given_on > referral_day:
             error("consent_given_on", "After referred_at: consent comes before the referral.")
         if not cells.consent_method:
             error("consent_method", "Required when the lawful basis is consent.")
-    elif cells.consent_given_on or cells.consent_method:
+    elif basis_read and (cells.consent_given_on or cells.consent_method):
         column = "consent_given_on" if cells.consent_given_on else "consent_method"
         error(column, "Only for a referral whose lawful basis is consent.")
     if basis in BASES_WITHOUT_CONSENT and not cells.lawful_basis_reason:
         error("lawful_basis_reason", "Required: why the details are shared without consent.")
-    elif cells.lawful_basis_reason and basis not in BASES_WITHOUT_CONSENT:
+    elif basis_read and cells.lawful_basis_reason and basis not in BASES_WITHOUT_CONSENT:
         error("lawful_basis_reason", "Only for a referral shared without consent.")
 
     return Row(
@@ -321,8 +360,42 @@ def read_row(
     )
 
 
+def _check_text(values: list[str], *, line: int, errors: RowErrors) -> None:
+    """Each cell's text, by check_text; a refused cell is said once, then read on as blank, so
+    that its text goes no further, not even into a query."""
+    for position, (column, value) in enumerate(zip(COLUMNS, values, strict=True)):
+        if not value:
+            continue
+        try:
+            check_text(value, max_length=TEXT_LIMITS[column], multiline=column in MULTILINE_COLUMNS)
+        except ValidationError as refused:
+            errors.refuse(line, column, refused.messages)
+            values[position] = ""
+
+
 def _uk_day(moment: datetime) -> date:
-    return moment.astimezone(UK).date()
+    try:
+        return moment.astimezone(UK).date()
+    except OverflowError:
+        # Only a moment in year 1 or 9999 has no UK day; the day written is as implausible.
+        return moment.date()
+
+
+def _implausible(check: Callable[..., date], value: date, *, today: date) -> str | None:
+    """What core.plausible's check says is wrong with the date, if anything."""
+    try:
+        check(value, today=today)
+    except ValidationError as implausible:
+        return implausible.messages[0]
+    return None
+
+
+def _implausible_moment(moment: datetime, *, now: datetime, today: date) -> str | None:
+    """A referral's moment must fall on a plausible day and not later than now."""
+    problem = _implausible(check_referral_date, _uk_day(moment), today=today)
+    if problem is None and moment > now:
+        return IN_THE_FUTURE
+    return problem
 
 
 def _nhs_number(text: str) -> str | None:

@@ -42,7 +42,7 @@ def breach_table(report: dict, *, drill_down: str, query: str) -> list[BreachRow
                 service=line["service"],
                 cells=[BreachCell() for _ in BREACH_COLUMNS],
             )
-            links[key] = f"{drill_down}?{query}&{where}&rule="
+            links[key] = f"{drill_down}?{'&'.join(filter(None, (query, where)))}&rule="
         row = rows[key]
         row.cells[BREACH_COLUMNS.index(line["rule"])] = BreachCell(
             count=line["count"], url=links[key] + line["rule"]

@@ -22,14 +22,6 @@ from vsocare.celery import app
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def eager_tasks(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
 def tell(*people, key="referral:12:declined", kind=NotificationKind.REFERRAL_DECLINED):
     return notify(
         recipients=people, kind=kind, event_key=key, title="R-000012 was declined",

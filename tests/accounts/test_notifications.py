@@ -16,20 +16,10 @@ from accounts.models import Notification, NotificationKind
 from accounts.services_notifications import email_preferences_set, notify
 from accounts.tasks import EMAIL_MAX_RETRIES
 from core.nhs import synthetic_nhs_number
-from vsocare.celery import app
 
 pytestmark = pytest.mark.django_db
 
 K = NotificationKind
-
-
-@pytest.fixture
-def eager_tasks(settings):
-    """Celery runs each task in the test's own process, retries included."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 class BrokenMailServer(BaseEmailBackend):

@@ -33,26 +33,28 @@ def test_an_icc_sees_the_remit_change_live_and_sends_with_an_override(
     # Typed key by key, as the lookup listens for keys.
     page.locator("#id_nhs_number").press_sequentially(synthetic_nhs_number(123))
     # Nobody's details are shown on a number alone: the date of birth is asked for first.
-    page.get_by_text("Enter the patient's date of birth below").wait_for()
+    page.get_by_text("Enter the patient's date of birth to confirm").wait_for()
     page.get_by_label("Date of birth").fill("1938-05-17")
-    page.get_by_text("New to VSO Care: fill in their details below.").wait_for()
-    page.get_by_text("Details of a patient new to VSO Care").click()
+    page.get_by_text("New to VSO Care: enter their date of birth").wait_for()
+    # The lookup opened the new patient's details.
     page.get_by_label("Given name").fill("Edna")
     page.get_by_label("Family name").fill("Marsh")
     page.get_by_label("Postcode").fill("EH4 2QT")
-    page.get_by_label("How the patient agreed today").select_option("in_person")
-    page.get_by_label("Refer to").select_option("voluntary")
+    page.get_by_label("The patient's consent to share their details").select_option("in_person")
+    # Voluntary is where an ICC refers most: it is chosen already.
     page.get_by_label("Voluntary service").select_option(
         label="Home from Hospital (Eastern Red Cross Home from Hospital)"
     )
-    page.get_by_role("group", name="What the patient needs").get_by_label("Shopping").check()
+    page.get_by_text("Choose what the patient needs to check the remit of Home from").wait_for()
+    needs = page.get_by_role("group", name="What the patient needs")
+    needs.get_by_label("Shopping").check()
     page.get_by_label("Urgency").select_option("soon")
     page.get_by_text("Within the remit of Home from Hospital").wait_for()
 
-    page.get_by_role("group", name="What you are asking the service to do").get_by_label(
-        "Personal care"
-    ).check()
+    needs.get_by_label("Personal care").check()
     page.get_by_text("Outside the remit of Home from Hospital").wait_for()
+    # What the service is asked for is chosen from the needs, once they go beyond its remit.
+    page.get_by_role("group", name="Ask Home from Hospital for").wait_for()
     assert_accessible(page)
 
     page.get_by_label("Why this referral must go").fill("No carer can come until Friday.")
@@ -97,9 +99,7 @@ def test_the_referral_form_works_from_the_keyboard_alone(
     page.keyboard.press("Enter")
     page.get_by_text("Known to your team").wait_for()
 
-    tab_to(page, "#id_destination_sector")
-    page.keyboard.press("v")  # "Voluntary sector"
-    tab_to(page, "#id_service")
+    tab_to(page, "#id_service")  # the voluntary sector is chosen already
     page.keyboard.press("h")  # "Home from Hospital (…)"
     tab_to(page, "#id_urgency")
     page.keyboard.press("s")  # "Soon"

@@ -44,7 +44,9 @@ def test_a_wrong_password_is_shown_without_saying_whether_the_email_exists(page,
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
 
-    assert page.get_by_text("The email address or password is not right").is_visible()
+    # In the error summary (issue 17) as well as above the form: the same words either way.
+    summary = page.get_by_test_id("error-summary")
+    assert summary.get_by_text("The email address or password is not right").is_visible()
     assert_accessible(page)
 
 

@@ -136,7 +136,7 @@ def test_a_bad_age_is_reported_at_the_field(client, icc):
 
     response = search(client, age="eighty")
 
-    assert "Enter a whole number." in response.content.decode()
+    assert "Patient&#x27;s age must be a whole number, such as 12." in response.content.decode()
     assert response.context["page"] is None
 
 

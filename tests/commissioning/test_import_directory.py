@@ -9,6 +9,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from commissioning.codes import ServiceStatus
+from commissioning.hsds.importing import directory_import
+from commissioning.hsds.reading import DirectoryImportError
 from commissioning.hsds.vocabulary import need_term_id
 from commissioning.models import Organisation, Sector, Service, VsoKind
 from tests.factories import OrganisationFactory, PlaceFactory, ServiceFactory, SystemFactory
@@ -351,8 +353,14 @@ def test_it_refuses_a_file_that_is_not_hsds(tmp_path, system):
     assert refused(tmp_path, {"services": []}) == [
         "file: is not an HSDS service, a list of services or a page of services"
     ]
-    with pytest.raises(CommandError, match="is not a UTF-8 JSON file"):
-        run(tmp_path, "{not json")
+    assert refused(tmp_path, "{not json") == [
+        "file: Not JSON: Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)."
+    ]
+    with pytest.raises(CommandError, match="is not a UTF-8 file"):
+        path = tmp_path / "latin1.json"
+        path.write_bytes('[{"name": "Caf\xe9"}]'.encode("latin-1"))
+        call_command("import_directory", str(path), "--sector", "voluntary")
 
 
 def test_an_exported_directory_imports_back_as_the_same_directory(
@@ -440,3 +448,174 @@ def test_it_refuses_a_new_organisation_without_a_name(tmp_path, system):
     (line,) = refused(tmp_path, [service_record(organization={"id": str(uuid.uuid4())})])
 
     assert line.endswith("organization.name: is required for an organisation new to VSO Care")
+
+
+# Plausible input (#14): every problem named by file, record and field; nothing written.
+
+
+def test_a_file_nested_100000_deep_is_refused_by_where_not_a_recursion_error(tmp_path, system):
+    lines = refused(tmp_path, "[" * 100_000 + "]" * 100_000)
+
+    assert lines == ["file: line 1 column 65: nested more than 64 levels deep."]
+
+
+def test_nesting_inside_a_record_counts_and_brackets_inside_text_do_not(tmp_path, system):
+    run(tmp_path, [service_record(description='"[[[[{{{{' * 100, extra=[[[[[]]]]])])
+    assert Service.objects.count() == 1
+
+    lines = refused(tmp_path, '[{"extra":\n  ' + "[" * 70 + "]" * 70 + "}]")
+
+    # The 63rd bracket of extra is the 65th level: the list of records and the record are two.
+    assert lines == ["file: line 2 column 65: nested more than 64 levels deep."]
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_refused_where_they_are(tmp_path, system, constant):
+    text = '[{"id": "x",\n "minimum_age": ' + constant + "}]"
+
+    lines = refused(tmp_path, text)
+
+    assert lines == [
+        f"file: line 2 column 17: {constant} is not a number JSON has; give a number or null."
+    ]
+
+
+def test_a_number_too_large_for_a_float_or_an_int_is_refused(tmp_path, system):
+    assert refused(tmp_path, '[{"minimum_age": 1e400}]') == [
+        "file: 1e400 is too large a number to hold."
+    ]
+    assert refused(tmp_path, '[{"minimum_age": ' + "9" * 5000 + "}]") == [
+        "file: 99999999999999999999… (5,000 digits) is too large a number to hold."
+    ]
+
+
+@pytest.mark.parametrize("age", [float("nan"), float("inf"), True, "12", 12.5])
+def test_an_age_that_is_not_a_whole_number_is_refused_by_record_and_field(system, age):
+    record = service_record(id=str(uuid.UUID(int=7)), name="Lifts", minimum_age=age)
+
+    with pytest.raises(DirectoryImportError) as refusal:
+        directory_import(
+            records=[record], sector="voluntary", kind="registered_charity", system=system
+        )
+
+    assert refusal.value.errors == [
+        f"record 1 (id {uuid.UUID(int=7)}, name Lifts): minimum_age: must be a whole number "
+        f"of years, not {age!r}"
+    ]
+    assert not Service.objects.exists()
+
+
+def test_an_area_name_that_is_not_text_is_refused_by_record_and_field(tmp_path, system):
+    record = service_record(name="Lifts", service_areas=[{"name": "Northbridge"}, {"name": 7}])
+
+    lines = refused(tmp_path, [record])
+
+    assert lines == [
+        f"record 1 (id {record['id']}, name Lifts): service_areas[1].name: must be text"
+    ]
+
+
+def test_a_need_code_that_is_not_text_is_refused_by_record_and_field(tmp_path, system):
+    attribute = need("shopping")
+    attribute["taxonomy_term"]["code"] = ["shopping"]
+    record = service_record(name="Lifts", attributes=[attribute])
+
+    lines = refused(tmp_path, [record])
+
+    assert lines == [
+        f"record 1 (id {record['id']}, name Lifts): attributes[0].taxonomy_term.code: "
+        "['shopping'] is not a need code in VSO Care"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "code", "position"),
+    [
+        ({"name": "Lif\x00ts"}, "name", "0000", 4),
+        ({"description": "Lifts\x1b[2J to hospital"}, "description", "001B", 6),
+        ({"email": "a\x07@example.org"}, "email", "0007", 2),
+        ({"phones": [{"number": "01234\x00567"}]}, "phones[0].number", "0000", 6),
+        (
+            {"organization": {"id": GOOD_NEIGHBOURS, "name": "Good\x85Neighbours"}},
+            "organization.name",
+            "0085",
+            5,
+        ),
+    ],
+)
+def test_a_control_character_is_refused_by_record_field_and_position(
+    tmp_path, system, fields, field, code, position
+):
+    record = service_record(id=str(uuid.UUID(int=9))) | fields
+
+    lines = refused(tmp_path, [record])
+
+    assert len(lines) == 1, lines
+    assert lines[0].endswith(
+        f": {field}: Contains a control character (U+{code}) at position {position}; remove it."
+    )
+    assert lines[0].startswith(f"record 1 (id {uuid.UUID(int=9)}, name ")
+    assert not Service.objects.exists() and not Organisation.objects.exists()
+
+
+def test_a_description_may_break_lines_but_a_name_may_not(tmp_path, system):
+    run(tmp_path, [service_record(name="Lifts", description="Lifts\n\tto hospital")])
+    assert Service.objects.get().description == "Lifts\n\tto hospital"
+
+    lines = refused(tmp_path, [service_record(name="Lifts\nand more")])
+
+    assert lines[0].endswith(
+        ": name: Contains a control character (U+000A) at position 6; remove it."
+    )
+
+
+def test_a_name_in_the_records_label_is_shown_escaped_and_cut_short(tmp_path, system):
+    record = service_record(id=str(uuid.UUID(int=5)), name="N\x00" + "x" * 300)
+
+    lines = refused(tmp_path, [record])
+
+    label = f"record 1 (id {uuid.UUID(int=5)}, name {repr(record['name'])[:60]}…)"
+    assert lines == [
+        f"{label}: name: Too long: 302 characters; the most is 200.",
+        f"{label}: name: Contains a control character (U+0000) at position 2; remove it.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"), [("name", 200), ("description", 10_000), ("url", 200), ("email", 254)]
+)
+def test_a_value_longer_than_its_column_is_refused_once(tmp_path, system, field, limit):
+    record = service_record(id=str(uuid.UUID(int=3)), name="Lifts") | {field: "a" * (limit + 1)}
+
+    lines = refused(tmp_path, [record])
+
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        f"{field}: Too long: {limit + 1:,} characters; the most is {limit:,}."
+    ]
+
+
+def test_a_charity_number_that_is_not_text_is_refused(tmp_path, system):
+    organisation = {
+        "id": GOOD_NEIGHBOURS,
+        "name": "Good Neighbours",
+        "organization_identifiers": [{"identifier_scheme": "GB-CHC", "identifier": {"number": 1}}],
+    }
+
+    lines = refused(tmp_path, [service_record(name="Lifts", organization=organisation)])
+
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "organization.organization_identifiers[0].identifier: must be text"
+    ]
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, system, monkeypatch):
+    monkeypatch.setattr("commissioning.management.commands.import_directory.MAX_FILE_BYTES", 10)
+    path = write(tmp_path, [service_record()])
+
+    with pytest.raises(CommandError) as refusal:
+        call_command("import_directory", str(path), "--sector", "voluntary")
+
+    assert str(refusal.value) == (
+        f"Nothing was imported from {path}: The file is larger than 10 bytes, the most one "
+        "import takes; split it into smaller files."
+    )

@@ -133,7 +133,7 @@ def test_a_lead_edits_their_own_service_listing_and_ages_are_checked(
     refused = client.post(url, data)
     saved = client.post(url, {**data, "max_age": ""})
 
-    assert "The maximum age is below the minimum age" in refused.content.decode()
+    assert "Enter a maximum age of at least the minimum age" in refused.content.decode()
     assert saved.status_code == 302
     service.refresh_from_db()
     assert service.needs == ["home_help", "shopping"]

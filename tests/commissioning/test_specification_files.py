@@ -615,3 +615,84 @@ def test_it_refuses_a_specification_for_a_statutory_organisations_service(
 
     assert "is not a voluntary sector organisation" in err.getvalue()
     assert not ServiceSpecification.objects.exists()
+
+
+# --- Import: plausible input (#14) -----------------------------------------------------------
+
+
+def test_a_nul_byte_in_a_name_is_refused_by_record_and_field_not_by_the_database(
+    specifications, tmp_path
+):
+    before = snapshot()
+
+    errors = refused_import(write(tmp_path, [record(organisation="Eastern\u0000 Red Cross")]))
+
+    assert errors == [
+        "record 1 ('Eastern\\x00 Red Cross' / Home from Hospital v3): organisation: Contains a "
+        "control character (U+0000) at position 8; remove it."
+    ]
+    assert snapshot() == before
+
+
+def test_eligibility_may_break_lines_but_a_code_may_hold_no_control_character(
+    specifications, tmp_path
+):
+    run_import(write(tmp_path, [record(eligibility="Adults\nleaving hospital.")]))
+    assert ServiceSpecification.objects.get(version=3).eligibility == "Adults\nleaving hospital."
+
+    errors = refused_import(write(tmp_path, [record(activities_in_remit=["shopping\x1b[2J"])]))
+
+    assert [line.split("): ", 1)[1] for line in errors] == [
+        "activities_in_remit: Code 1: Contains a control character (U+001B) at position 9; "
+        "remove it."
+    ]
+
+
+def test_a_name_longer_than_its_column_is_refused_once(specifications, tmp_path):
+    errors = refused_import(write(tmp_path, [record(service="S" * 201)]))
+
+    assert [line.split("): ", 1)[1] for line in errors] == [
+        "service: Too long: 201 characters; the most is 200."
+    ]
+
+
+@pytest.mark.parametrize("funding", ["1e999999", 1e300])
+def test_an_amount_too_large_for_decimal_rounding_is_refused_not_raised(
+    specifications, tmp_path, funding
+):
+    errors = refused_import(write(tmp_path, [record(funding_gbp=funding)]))
+
+    assert [line.split("): ", 1)[1] for line in errors] == [
+        "funding_gbp: Must be less than £10,000,000,000."
+    ]
+
+
+def test_a_file_nested_too_deep_is_refused_before_it_is_parsed(specifications, tmp_path):
+    errors = refused_import(write(tmp_path, "[" * 100_000 + "]" * 100_000))
+
+    assert errors == ["file: line 1 column 17: nested more than 16 levels deep."]
+
+
+def test_nan_is_refused_where_it_is(specifications, tmp_path):
+    errors = refused_import(write(tmp_path, '[{"funding_gbp": NaN}]'))
+
+    assert errors == [
+        "file: line 1 column 18: NaN is not a number JSON has; give a number or null."
+    ]
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
+    specifications, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(
+        "commissioning.management.commands.import_specifications.MAX_FILE_BYTES", 10
+    )
+    path = write(tmp_path, [record()])
+
+    with pytest.raises(CommandError) as refusal:
+        call_command("import_specifications", path, stdout=StringIO())
+
+    assert str(refusal.value) == (
+        f"Nothing was imported from {path}: The file is larger than 10 bytes, the most one "
+        "import takes; split it into smaller files."
+    )

@@ -83,8 +83,11 @@ def test_publishing_a_new_version_retires_the_old_one(client, commissioner, acti
     ("overrides", "message"),
     [
         ({"min_age": "70", "max_age": "20"}, "The maximum age (20) is below the minimum age (70)."),
-        ({"monthly_capacity": "-5"}, "Ensure this value is greater than or equal to 0."),
-        ({"activities_in_remit": ["juggling"]}, "Select a valid choice. juggling"),
+        ({"monthly_capacity": "-5"}, "Monthly capacity must be 0 or more."),
+        (
+            {"activities_in_remit": ["juggling"]},
+            "Choose one of the options listed for activities in remit.",
+        ),
         (
             {"activities_in_remit": ["home_help"], "activities_excluded": ["home_help"]},
             "Both in remit and excluded: home_help.",
@@ -199,7 +202,7 @@ def test_a_commissioner_creates_a_framework_and_bad_dates_are_refused(client, co
     refused = client.post(reverse("framework_create"), data)
     created = client.post(reverse("framework_create"), {**data, "ends_on": "2029-03-31"})
 
-    assert "The framework ends before it starts." in refused.content.decode()
+    assert "Enter an end date on or after the date the framework starts" in refused.content.decode()
     assert created.status_code == 302
     framework = CommissioningFramework.objects.get(name="Frailty Framework")
     assert framework.outcome_measures == ["wemwbs", "rockwood"]

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from referrals import views
+from referrals import referral_page
 from referrals.models import AccessKind, AccessRecord
 from referrals.selectors_access import lookups_by_user_since
 from referrals.services_access import access_record, access_records_bulk
@@ -107,7 +107,7 @@ def test_the_referral_page_costs_exactly_one_query_more_the_insert(
 
     with CaptureQueriesContext(connection) as logged:
         client.get(url)
-    monkeypatch.setattr(views, "access_record", lambda **kwargs: None)
+    monkeypatch.setattr(referral_page, "access_record", lambda **kwargs: None)
     with CaptureQueriesContext(connection) as unlogged:
         client.get(url)
 

@@ -89,3 +89,23 @@ def test_a_reply_is_never_changed_or_deleted(client, concern, social_care_office
         ConcernReply.objects.filter(pk=written.pk).update(text="Never said that.")
     with pytest.raises(DatabaseError), transaction.atomic():
         written.delete()
+
+
+def test_a_reply_with_a_mistake_sent_from_the_list_comes_back_open_on_the_list(
+    client, concern, social_care_officer
+):
+    client.force_login(social_care_officer)
+    too_long = "The visit is booked. " * 100  # 2,100 characters
+
+    response = client.post(
+        reverse("concern_reply", args=[concern.pk]),
+        {"text": too_long, "next": reverse("concern_list") + "?state=open"},
+    )
+
+    assert response.status_code == 400
+    assert response.templates[0].name == "referrals/concern_list.html"
+    page = response.content.decode()
+    assert "Keep the reply to 2000 characters." in page
+    assert too_long.strip() in page  # what was typed is kept
+    assert f'id="reply-{concern.pk}-text"' in page
+    assert not ConcernReply.objects.exists()

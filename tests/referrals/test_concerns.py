@@ -137,29 +137,46 @@ def test_a_concern_addressed_to_an_organisation_outside_the_referral_is_refused(
         {"severity": "high", "addressed_to": age_concern.pk, "description": "Worried."},
     )
 
-    assert response.status_code == 200
-    assert "addressed_to" in response.context["form"].errors
+    assert response.status_code == 400
+    assert "addressed_to" in response.context["concern_form"].errors
     assert not Concern.objects.exists()
     with pytest.raises(ValidationError) as refused:
         raise_concern(cover, red_cross_worker, age_concern)
     assert "addressed_to" in refused.value.message_dict
 
 
-def test_bad_input_shows_the_form_again_with_each_error_beside_its_field(
+def test_bad_input_shows_the_referrals_page_again_with_the_form_open_and_each_error_in_place(
     client, red_cross_worker, cover
 ):
     client.force_login(red_cross_worker)
 
     response = client.post(
-        reverse("concern_raise", args=[cover.pk]), {"severity": "", "description": "  "}
+        reverse("concern_raise", args=[cover.pk]),
+        {"severity": "high", "addressed_to": "", "description": "  "},
     )
 
     page = response.content.decode()
-    assert response.status_code == 200
-    assert set(response.context["form"].errors) == {"severity", "addressed_to", "description"}
-    assert "Choose how serious the concern is." in page
+    assert response.status_code == 400
+    assert response.templates[0].name == "referrals/referral_detail.html"
+    assert set(response.context["concern_form"].errors) == {"addressed_to", "description"}
+    assert "Choose the organisation that must answer it." in page
     assert "Say what the concern is." in page
+    # Open, with the severity that was chosen still chosen.
+    assert '<details class="card card-body" open>' in page
+    assert '<option value="high" selected>' in page
+    assert '<a href="#id_description">Say what the concern is.</a>' in page
     assert not Concern.objects.exists()
+
+
+def test_the_concern_forms_own_address_leads_back_to_the_referrals_page(
+    client, red_cross_worker, cover
+):
+    client.force_login(red_cross_worker)
+
+    response = client.get(reverse("concern_raise", args=[cover.pk]))
+
+    assert response.status_code == 302
+    assert response.url == reverse("referral_detail", args=[cover.pk]) + "#concerns"
 
 
 @pytest.mark.parametrize(

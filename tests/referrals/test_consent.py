@@ -191,9 +191,9 @@ def test_consent_given_again_after_withdrawal_is_in_force(client, referral, red_
     ("data", "field", "message"),
     [
         ({"decided_on": "2026-11-24"}, "decided_on", "The date cannot be in the future."),
-        ({"decided_on": "1900-01-01"}, "decided_on", "before the patient's date of birth"),
+        ({"decided_on": "1999-12-31"}, "decided_on", "cannot be before 1 January 2000"),
         ({"method": "not_recorded"}, "method", "Select a valid choice"),
-        ({"method": ""}, "method", "Say how the patient told you."),
+        ({"method": ""}, "method", "Choose how the patient told you."),
         ({"decision": "maybe"}, "decision", "Select a valid choice"),
     ],
 )

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from core.nhs import synthetic_nhs_number
-from referrals.importing.columns import COLUMNS, IMPORTED_DECLINE_REASON
+from referrals.importing.columns import COLUMNS, IMPORTED_DECLINE_REASON, TEXT_LIMITS
 from referrals.models import Patient, Referral
 from tests.factories import (
     OrganisationFactory,
@@ -315,17 +315,17 @@ def test_the_import_takes_the_same_few_queries_for_three_rows_or_thirty(
 BAD_VALUES = [
     pytest.param("nhs_number", "9990000017", "modulus 11", id="an NHS number failing the check"),
     pytest.param("nhs_number", "99900000", "Not a valid NHS number", id="an NHS number too short"),
-    pytest.param("date_of_birth", "2027-01-01", "In the future", id="a birth in the future"),
+    pytest.param("date_of_birth", "2027-01-01", "Cannot be in the future", id="born in future"),
     pytest.param("date_of_birth", "17/05/1938", "YYYY-MM-DD", id="a date of birth not ISO"),
     pytest.param("date_of_birth", "1938-02-30", "YYYY-MM-DD", id="a date that does not exist"),
-    pytest.param("referred_at", "1930-01-01", "Before the patient's date of birth", id="too early"),
-    pytest.param("referred_at", "2026-12-01T09:00", "In the future", id="a referral in the future"),
+    pytest.param("referred_at", "2026-12-01T09:00", "Cannot be in the future", id="in the future"),
     pytest.param("referred_at", "1 June 2026", "ISO 8601", id="a referral date not ISO"),
     pytest.param("postcode", "EH1", "Not a UK postcode", id="a postcode of the wrong shape"),
     pytest.param("source", "postcard", "Unknown code 'postcard'", id="an unknown source"),
     pytest.param("destination_sector", "charity", "Unknown code", id="an unknown sector"),
     pytest.param("urgency", "asap", "Unknown code 'asap'", id="an unknown urgency"),
     pytest.param("status", "lost", "Unknown code 'lost'", id="an unknown status"),
+    pytest.param("lawful_basis", "consnet", "Unknown code 'consnet'", id="an unknown basis"),
     pytest.param("needs", "shopping;gardening", "Unknown need code: gardening", id="a bad need"),
     pytest.param("activities", "juggling", "Unknown need code: juggling", id="a bad activity"),
     pytest.param("needs", "", "Required", id="no needs"),
@@ -546,3 +546,193 @@ def test_an_inactive_referrer_is_refused(tmp_path, destinations):
     errors = refused(csv_file(tmp_path, row()), gone.email)
 
     assert errors == [f"--referrer {gone.email}: No active user has this email address."]
+
+
+def test_a_referral_before_the_patients_birth_is_refused(tmp_path, icc, destinations):
+    young = row(date_of_birth="2010-05-01", referred_at="2009-06-01", consent_given_on="2009-06-01")
+
+    errors = refused(csv_file(tmp_path, young), icc.email)
+
+    assert errors == ["row 2, column referred_at: Before the patient's date of birth."]
+
+
+# Plausible input (#14): every problem named by row and column, nothing written, no traceback.
+
+
+def test_a_nul_byte_in_a_name_is_named_by_row_column_and_position(tmp_path, icc, destinations):
+    errors = refused(csv_file(tmp_path, row(given_name="Ed\x00na")), icc.email)
+
+    assert errors == [
+        "row 2, column given_name: Contains a control character (U+0000) at position 3; remove it."
+    ]
+    assert not Referral.objects.exists() and not Patient.objects.exists()
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+def test_a_control_character_in_any_column_is_refused_there_alone(
+    tmp_path, icc, destinations, column
+):
+    # The escape that starts a terminal's control sequences: it must never reach one.
+    value = row()[column] + "\x1b[2J"
+
+    errors = refused(csv_file(tmp_path, row(**{column: value})), icc.email)
+
+    position = len(row()[column]) + 1
+    assert errors == [
+        f"row 2, column {column}: Contains a control character (U+001B) at position "
+        f"{position}; remove it."
+    ]
+    assert not Referral.objects.exists() and not Patient.objects.exists()
+
+
+@pytest.mark.parametrize("column", ["decline_reason", "lawful_basis_reason"])
+def test_a_tab_in_a_one_line_column_is_refused_but_free_text_may_hold_one(
+    tmp_path, icc, destinations, column
+):
+    free_text = {
+        "decline_reason": row(status="declined", decline_reason='"Full:\tno capacity"'),
+        "lawful_basis_reason": row(
+            lawful_basis="safeguarding",
+            lawful_basis_reason='"Adult at risk;\nsee the notes"',
+            consent_given_on="",
+            consent_method="",
+        ),
+    }[column]
+    run(csv_file(tmp_path, free_text), icc)
+    assert "\t" in Referral.objects.get().decline_reason or "\n" in (
+        Referral.objects.get().lawful_basis_reason
+    )
+
+    errors = refused(
+        csv_file(tmp_path, row(external_id="EMIS-2", family_name="Mar\tsh")), icc.email
+    )
+
+    assert errors == [
+        "row 2, column family_name: Contains a control character (U+0009) at position 4; remove it."
+    ]
+
+
+@pytest.mark.parametrize(("column", "limit"), TEXT_LIMITS.items())
+def test_a_value_too_long_for_its_column_is_refused_there_alone(
+    tmp_path, icc, destinations, column, limit
+):
+    errors = refused(csv_file(tmp_path, row(**{column: "x" * (limit + 1)})), icc.email)
+
+    assert errors == [
+        f"row 2, column {column}: Too long: {limit + 1:,} characters; the most is {limit:,}."
+    ]
+
+
+def test_the_names_fit_the_database_exactly(tmp_path, icc, destinations):
+    run(csv_file(tmp_path, row(given_name="G" * 100, family_name="F" * 100)), icc)
+
+    assert Patient.objects.get().given_name == "G" * 100
+
+
+@pytest.mark.parametrize("born", ["0001-01-01", "1800-01-01", "1899-12-31"])
+def test_a_date_of_birth_before_1900_is_refused(tmp_path, icc, destinations, born):
+    errors = refused(csv_file(tmp_path, row(date_of_birth=born)), icc.email)
+
+    assert errors == [
+        "row 2, column date_of_birth: Cannot be before 1 January 1900; check the year."
+    ]
+
+
+def test_the_first_and_last_plausible_dates_are_accepted(tmp_path, icc, destinations):
+    run(
+        csv_file(
+            tmp_path,
+            row(
+                date_of_birth="1900-01-01", referred_at="2000-01-01", consent_given_on="2000-01-01"
+            ),
+            row(
+                external_id="EMIS-2",
+                nhs_number=synthetic_nhs_number(101),
+                date_of_birth="2026-11-23",
+                referred_at="2026-11-23T10:00Z",
+                consent_given_on="2026-11-23",
+            ),
+        ),
+        icc,
+    )
+
+    assert Referral.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        pytest.param("referred_at", "1999-12-31T23:59", "before 1 January 2000", id="in 1999"),
+        pytest.param("referred_at", "0001-01-01T00:00+01:00", "before 1", id="in year 1"),
+        pytest.param("referred_at", "9999-12-31T23:59-01:00", "in the future", id="in 9999"),
+        pytest.param("referred_at", "2026-11-23T10:01Z", "in the future", id="a minute ahead"),
+        pytest.param("referred_at", "2026-11-24", "in the future", id="tomorrow"),
+        pytest.param("consent_given_on", "1999-12-31", "before 1 January 2000", id="consent 1999"),
+        pytest.param("consent_given_on", "2026-11-24", "in the future", id="consent tomorrow"),
+    ],
+)
+def test_a_referral_or_consent_date_before_2000_or_in_the_future_is_refused(
+    tmp_path, icc, destinations, column, value, message
+):
+    errors = refused(csv_file(tmp_path, row(**{column: value})), icc.email)
+
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"row 2, column {column}: Cannot be {message}")
+
+
+def test_a_closing_date_in_the_future_is_refused(tmp_path, icc, destinations):
+    closed = row(status="closed", closed_at="2026-11-24T09:00")
+
+    errors = refused(csv_file(tmp_path, closed), icc.email)
+
+    assert errors == ["row 2, column closed_at: Cannot be in the future."]
+
+
+def test_a_header_name_with_a_control_character_is_printed_escaped(tmp_path, icc, destinations):
+    errors = refused(csv_file(tmp_path, row(), columns=[*COLUMNS, "x\x1b[0m"]), icc.email)
+
+    assert errors == ["row 1, column 'x\\x1b[0m': Not a column of this import."]
+
+
+def test_a_file_over_the_row_limit_is_refused_at_the_first_row_past_it(
+    tmp_path, icc, destinations, monkeypatch
+):
+    monkeypatch.setattr("referrals.importing.reading.MAX_ROWS", 2)
+    rows = [row(external_id=f"EMIS-{i}") for i in range(3)]
+
+    errors = refused(csv_file(tmp_path, *rows), icc.email)
+
+    assert errors == [
+        "row 4, column -: More than 2 rows, the most one import takes; split the file."
+    ]
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
+    tmp_path, icc, destinations, monkeypatch
+):
+    monkeypatch.setattr("referrals.management.commands.import_referrals.MAX_FILE_BYTES", 100)
+    path = csv_file(tmp_path, row())
+
+    with pytest.raises(CommandError) as refusal:
+        call_command("import_referrals", path, "--referrer", icc.email, stdout=StringIO())
+
+    assert str(refusal.value) == (
+        f"Nothing was imported from {path}: The file is larger than 100 bytes, the most one "
+        "import takes; split it into smaller files."
+    )
+    assert not Referral.objects.exists()
+
+
+def test_a_referral_moved_to_after_its_wait_was_escalated_is_refused(tmp_path, icc, destinations):
+    ReferralFactory(
+        external_id="EMIS-1001",
+        referred_at=datetime.datetime(2026, 5, 1, tzinfo=LONDON),
+        wait_escalated_at=datetime.datetime(2026, 5, 20, tzinfo=LONDON),
+    )
+
+    errors = refused(csv_file(tmp_path, row(referred_at="2026-06-01")), icc.email)
+
+    assert errors == [
+        "row 2, column referred_at: Not before the escalation of the wait VSO Care records for "
+        "this referral."
+    ]

@@ -78,6 +78,9 @@ def test_a_new_patient_needs_a_name_date_of_birth_and_postcode(icc, home_from_ho
         intake(icc, home_from_hospital, details=NewPatientDetails(given_name="Edna"))
 
     assert set(error.value.message_dict) == {"family_name", "date_of_birth", "postcode"}
+    assert error.value.message_dict["postcode"] == [
+        "Enter the patient's postcode: VSO Care does not know them yet."
+    ]
     assert not Patient.objects.exists()
 
 

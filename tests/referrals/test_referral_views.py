@@ -102,7 +102,10 @@ def test_an_out_of_remit_referral_is_held_until_an_override_reason_is_written(
     client, icc, home_from_hospital
 ):
     client.force_login(icc)
-    data = referral_post(home_from_hospital, activities=["personal_care"])
+    # What the service is asked to do is chosen from the patient's needs.
+    data = referral_post(
+        home_from_hospital, needs=["shopping", "personal_care"], activities=["personal_care"]
+    )
 
     held = client.post(reverse("referral_create"), data)
     sent = client.post(
@@ -122,7 +125,12 @@ def test_the_live_remit_check_quotes_the_specification_and_capacity(
 
     response = client.post(
         reverse("referral_remit_check"),
-        referral_post(home_from_hospital, urgency="emergency", activities=["personal_care"]),
+        referral_post(
+            home_from_hospital,
+            urgency="emergency",
+            needs=["shopping", "personal_care"],
+            activities=["personal_care"],
+        ),
     )
 
     page = response.content.decode()

@@ -190,7 +190,7 @@ def test_our_remit_is_in_the_lead_navigation_only(client, red_cross_lead, red_cr
         ("2026-13", "Enter a month as YYYY-MM"),
         ("November", "Enter a month as YYYY-MM"),
         ("0000-01", "Enter a month as YYYY-MM"),
-        ("", "This field is required."),
+        ("", "Enter a month as YYYY-MM, such as 2026-11."),
         ("2026-12", "Choose November 2026 or an earlier month"),
     ],
 )
@@ -301,9 +301,9 @@ def test_the_lead_marks_a_referral_quoting_the_clause_and_the_report_counts_it(
 @pytest.mark.parametrize(
     ("post", "field_error"),
     [
-        ({"clause": "astrology"}, "Select a valid choice"),
-        ({}, "This field is required."),
-        ({"clause": "urgency", "note": "x" * 2001}, "at most 2000 characters"),
+        ({"clause": "astrology"}, "Choose one of the clauses listed."),
+        ({}, "Choose the clause of the specification this referral takes you to the limit of."),
+        ({"clause": "urgency", "note": "x" * 2001}, "Keep the note to 2000 characters."),
     ],
 )
 def test_bad_input_is_shown_at_the_field_and_nothing_is_marked(
@@ -327,7 +327,7 @@ def test_a_clause_the_specification_does_not_set_is_refused(
 
     response = client.post(mark_url(emergency), {"clause": "episode_length"})
 
-    assert "Select a valid choice" in response.content.decode()
+    assert "Choose one of the clauses listed." in response.content.decode()
     with pytest.raises(ValidationError) as error:
         remit_mark_create(referral=emergency, user=red_cross_lead, clause="episode_length")
     assert "clause" in error.value.message_dict

@@ -64,6 +64,8 @@ def test_remit_breaches_prints_the_documented_json(referrals):
         (["--from", "2026-06-30", "--to", "2026-06-01"], "ends before it starts"),
         (["--from", "30/06/2026", "--to", "2026-07-01"], "--from must be a date"),
         (["--from", "2026-06-01", "--to", "2026-06-30", "--place", "Atlantis"], "No place called"),
+        (["--from", "2026-06-01", "--to", "9999-12-31"], "--to 9999-12-31: Cannot be after"),
+        (["--from", "0001-01-01", "--to", "2026-06-30"], "Cannot be before 1 January 2000"),
     ],
 )
 def test_bad_input_exits_with_a_message(system, args, message):

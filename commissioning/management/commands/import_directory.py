@@ -1,11 +1,17 @@
-import json
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from commissioning.hsds.importing import directory_import
-from commissioning.hsds.reading import DirectoryImportError, records_from_document
+from commissioning.hsds.reading import (
+    MAX_FILE_BYTES,
+    DirectoryImportError,
+    document_from_json,
+    records_from_document,
+)
 from commissioning.models import Sector, System, VsoKind
+from core.plausible import read_bytes
 
 
 class Command(BaseCommand):
@@ -40,13 +46,16 @@ class Command(BaseCommand):
         kind = self._kind(sector, kind)
         target = self._system(system)
         try:
-            document = json.loads(file.read_text(encoding="utf-8"))
+            text = read_bytes(file, max_bytes=MAX_FILE_BYTES).decode("utf-8")
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise CommandError(f"{file} is not a UTF-8 JSON file: {error}.") from error
+        except ValidationError as error:
+            raise CommandError(f"Nothing was imported from {file}: {error.messages[0]}") from error
+        except UnicodeDecodeError as error:
+            raise CommandError(f"{file} is not a UTF-8 file: {error}.") from error
 
         try:
+            document = document_from_json(text)
             records = records_from_document(document)
             result = directory_import(records=records, sector=sector, kind=kind, system=target)
         except DirectoryImportError as error:
@@ -66,8 +75,8 @@ class Command(BaseCommand):
             # A page saved from a paginated feed is only part of it; say so rather than let
             # someone believe the whole feed is in.
             self.stdout.write(
-                f"Note: this file is page {document.get('page_number', '?')} of "
-                f"{document.get('total_pages', '?')} of its feed; import the other pages too."
+                f"Note: this file is page {_number(document.get('page_number'))} of "
+                f"{_number(document.get('total_pages'))} of its feed; import the other pages too."
             )
 
     def _kind(self, sector: str, kind: str | None) -> str:
@@ -93,3 +102,8 @@ class Command(BaseCommand):
         if len(systems) > 1:
             raise CommandError("There is more than one system; name one with --system.")
         return systems[0]
+
+
+def _number(value: object) -> str:
+    # Only a number is printed as it is: text from the file could carry control characters.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"

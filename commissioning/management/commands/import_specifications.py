@@ -1,10 +1,12 @@
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from commissioning.specification_files.format import SpecificationFileError
 from commissioning.specification_files.importing import specifications_import
-from commissioning.specification_files.reading import records_from_json
+from commissioning.specification_files.reading import MAX_FILE_BYTES, records_from_json
+from core.plausible import read_bytes
 
 
 class Command(BaseCommand):
@@ -24,9 +26,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, dry_run: bool, **options):
         try:
-            text = file.read_text(encoding="utf-8")
+            text = read_bytes(file, max_bytes=MAX_FILE_BYTES).decode("utf-8")
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
+        except ValidationError as error:
+            raise CommandError(f"Nothing was imported from {file}: {error.messages[0]}") from error
         except UnicodeDecodeError as error:
             raise CommandError(f"{file} is not a UTF-8 file: {error}.") from error
 

@@ -2,9 +2,11 @@ import io
 from pathlib import Path
 
 import pghistory
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from referrals.importing.columns import ReferralImportError
+from core.plausible import read_bytes
+from referrals.importing.columns import MAX_FILE_BYTES, ReferralImportError
 from referrals.importing.run import referrals_import, referrer_for_import
 
 
@@ -29,10 +31,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, referrer: str, **options):
         try:
-            # utf-8-sig: spreadsheet programs often start a CSV file with a byte order mark.
-            text = file.read_text(encoding="utf-8-sig")
+            data = read_bytes(file, max_bytes=MAX_FILE_BYTES)
+            # As read_text reads it, line ends of any kind become "\n"; utf-8-sig, because
+            # spreadsheet programs often start a CSV file with a byte order mark.
+            text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig").read()
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
+        except ValidationError as error:
+            raise CommandError(f"Nothing was imported from {file}: {error.messages[0]}") from error
         except UnicodeDecodeError as error:
             raise CommandError(f"{file} is not a UTF-8 file: {error}.") from error
 

@@ -1,11 +1,13 @@
-import csv
 import json
 from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from commissioning.models import Place, System
+from core.plausible import check_period_day
+from core.spreadsheets import SpreadsheetWriter
 from referrals.models import ReportKind
 from referrals.reports.snapshots import report_compute
 
@@ -30,9 +32,11 @@ SPLIT_SECTIONS = (
 
 def _date(option: str, raw: str) -> date:
     try:
-        return date.fromisoformat(raw)
+        return check_period_day(date.fromisoformat(raw), today=timezone.localdate())
     except ValueError:
         raise CommandError(f"{option} must be a date written YYYY-MM-DD, not {raw!r}.") from None
+    except ValidationError as error:
+        raise CommandError(f"{option} {raw}: {' '.join(error.messages)}") from None
 
 
 def _system(name: str | None) -> System:
@@ -96,7 +100,7 @@ class Command(BaseCommand):
             self._activity_csv(data)
 
     def _writer(self):
-        return csv.writer(self.stdout, lineterminator="\n")
+        return SpreadsheetWriter(self.stdout, lineterminator="\n")
 
     def _split_csv(self, data: dict) -> None:
         writer = self._writer()
