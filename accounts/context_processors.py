@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.utils.functional import cached_property
 
-from accounts.navigation import nav_items_for
+from accounts.navigation import home_url_name, nav_items_for
 from accounts.selectors_notifications import unread_count
 
 
@@ -15,7 +15,11 @@ def navigation(request):
     if settings.TWO_FACTOR_REQUIRED and user.is_authenticated and not verified():
         # Signed in with the password only: every menu entry would lead back to the code.
         return {"nav_items": [], "current_url_name": current}
-    return {"nav_items": nav_items_for(user), "current_url_name": current}
+    return {
+        "nav_items": nav_items_for(user),
+        "current_url_name": current,
+        "home_url_name": home_url_name(user),
+    }
 
 
 def notifications(request):

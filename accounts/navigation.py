@@ -7,6 +7,19 @@ from django.urls import reverse
 from accounts.models import Role
 
 ALL_ROLES = tuple(Role.values)
+# Each role's own home page. "Home" and signing in lead straight there, not through the `home`
+# redirect: a round trip saved on the page people open most.
+ROLE_HOMES: dict[str, str] = {
+    Role.ICC: "icc_home",
+    Role.COMMISSIONER: "commissioner_home",
+    Role.VSO_LEAD: "vso_lead_home",
+    Role.VSO_WORKER: "vso_worker_home",
+    Role.ADMINISTRATOR: "administrator_home",
+}
+
+
+def home_url_name(user) -> str:
+    return ROLE_HOMES.get(getattr(user, "role", ""), "home")
 
 
 @dataclass(frozen=True)
@@ -49,4 +62,8 @@ NAVIGATION = (
 def nav_items_for(user) -> list[NavItem]:
     if not user.is_authenticated:
         return []
-    return [item for item in NAVIGATION if user.has_role(*item.roles)]
+    return [
+        NavItem(item.label, home_url_name(user), item.roles) if item.url_name == "home" else item
+        for item in NAVIGATION
+        if user.has_role(*item.roles)
+    ]

@@ -16,6 +16,7 @@ from accounts import services
 from accounts import services_notifications as notifications
 from accounts.forms import ChangePasswordForm, OneTimeCodeForm, SignInForm
 from accounts.models import NotificationKind, Role
+from accounts.navigation import home_url_name
 from accounts.permissions import role_required
 from accounts.selectors import (
     locked_out_until,
@@ -36,6 +37,9 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
     redirect_authenticated_user = True
     extra_context = {"failure_limit": settings.AXES_FAILURE_LIMIT}
+
+    def get_default_redirect_url(self) -> str:
+        return resolve_url(home_url_name(self.request.user))
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -125,7 +129,7 @@ def _next_page(request) -> str:
     allowed = target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return target if allowed else resolve_url(settings.LOGIN_REDIRECT_URL)
+    return target if allowed else resolve_url(home_url_name(request.user))
 
 
 def _same_query(request, url_name):

@@ -149,10 +149,10 @@ def referral_action(request, pk, action):
 
 @role_required(Role.ICC)
 def referral_create(request):
-    form = ReferralForm(
-        request.POST or None, user=request.user, initial={"submission": uuid.uuid4()}
-    )
-    patient_form = PatientDetailsForm(request.POST or None)
+    # Bound on every POST, an empty one too: it is shown again with its errors.
+    sent = request.POST if request.method == "POST" else None
+    form = ReferralForm(sent, user=request.user, initial={"submission": uuid.uuid4()})
+    patient_form = PatientDetailsForm(sent)
     context = {"form": form, "patient_form": patient_form}
     if request.method == "POST":
         try:

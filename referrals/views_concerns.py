@@ -193,7 +193,8 @@ def _again_in_place(request, concern: Concern, **bound):
 def _back(request, concern: Concern):
     """To the page the button was on; otherwise the referral, if this person may see it."""
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
+    # A path on this site only: redirect() would take a bare word for a URL name to reverse.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(target)

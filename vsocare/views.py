@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.models import Role
+from accounts.navigation import home_url_name
 from accounts.permissions import role_required
 from accounts.selectors import colleagues_of, user_counts_by_role
 from commissioning.selectors import organisation_counts_by_place
@@ -18,18 +19,10 @@ from referrals.selectors import (
 from referrals.selectors_attention import needs_attention
 from vsocare.health import run_checks
 
-ROLE_HOMES = {
-    Role.ICC: "icc_home",
-    Role.COMMISSIONER: "commissioner_home",
-    Role.VSO_LEAD: "vso_lead_home",
-    Role.VSO_WORKER: "vso_worker_home",
-    Role.ADMINISTRATOR: "administrator_home",
-}
-
 
 @login_required
 def home(request):
-    return redirect(ROLE_HOMES[request.user.role])
+    return redirect(home_url_name(request.user))
 
 
 @role_required(Role.ICC)

@@ -88,7 +88,7 @@ def test_after_the_password_a_person_with_no_authenticator_is_sent_to_set_one_up
 ):
     response = sign_in(client, icc)
 
-    assert response.redirect_chain[-1][0] == f"{ENROL}?next=/"
+    assert response.redirect_chain[-1][0] == f"{ENROL}?next=/referrer/"
     device = TOTPDevice.objects.get(user=icc)
     assert not device.confirmed
     page = response.content.decode()
@@ -338,7 +338,7 @@ def test_an_administrator_resets_a_lost_authenticator_and_the_person_sets_up_a_n
     # Signed out everywhere: the new authenticator is set up after the password, not by
     # whoever held a session.
     assert their_browser.get("/referrer/")["Location"].startswith(reverse("login"))
-    assert sign_in(their_browser, icc).redirect_chain[-1][0] == f"{ENROL}?next=/"
+    assert sign_in(their_browser, icc).redirect_chain[-1][0] == f"{ENROL}?next=/referrer/"
 
 
 def test_an_administrator_of_another_system_cannot_reset_it(client, required, icc, western_people):
@@ -378,8 +378,8 @@ def test_when_not_required_sign_in_goes_straight_home_with_or_without_an_authent
     authenticator_of(commissioner)
 
     assert sign_in(client, icc).redirect_chain[-1][0] == "/referrer/"
-    assert client.get(ENROL)["Location"] == "/"
-    assert client.get(VERIFY)["Location"] == "/"
+    assert client.get(ENROL)["Location"] == "/referrer/"
+    assert client.get(VERIFY)["Location"] == "/referrer/"
     client.post(reverse("logout"))
     assert sign_in(client, commissioner).redirect_chain[-1][0] == "/commissioner/"
     assert not TOTPDevice.objects.filter(user=icc).exists()

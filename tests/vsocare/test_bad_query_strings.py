@@ -52,7 +52,7 @@ def test_a_next_that_is_not_a_path_here_goes_home(client, icc, settings, target)
     response = client.get(reverse("two_factor_verify"), {"next": target})
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("home")
+    assert response["Location"] == reverse("icc_home")
 
 
 @pytest.mark.parametrize("month", ["9999-12", "0001-01", "0000-00", "2026-13", "-2026-01"])
@@ -73,3 +73,30 @@ def test_the_referral_list_answers_any_filter(client, icc, query):
     client.force_login(icc)
 
     assert client.get(reverse("referral_list"), query).status_code in (200, 400)
+
+
+def test_an_empty_intake_post_is_the_form_again_with_its_errors(client, icc):
+    client.force_login(icc)
+
+    response = client.post(reverse("referral_create"), {})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["nhs_number"] == [
+        "Enter the patient's 10-digit NHS number."
+    ]
+
+
+def test_a_concern_reply_with_a_next_that_is_not_a_path_goes_to_the_referral(
+    client, cover, red_cross_worker, social_care, social_care_officer
+):
+    from tests.referrals.test_concerns import raise_concern
+
+    concern = raise_concern(cover, red_cross_worker, social_care)
+    client.force_login(red_cross_worker)
+
+    response = client.post(
+        reverse("concern_reply", args=[concern.pk]), {"text": "Thanks.", "next": "0"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("referral_detail", args=[cover.pk]) + "#concerns"

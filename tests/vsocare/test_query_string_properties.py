@@ -74,3 +74,54 @@ def test_no_query_string_gives_a_server_error(name, user_for_role, eastern):  # 
         assert response.status_code < 500, (name, query, response.status_code)
 
     page_answers()
+
+
+def _form_fields() -> list[str]:
+    """The fields of every form the app has: what a POST to any page may carry."""
+    from django import forms
+
+    from accounts import forms as accounts_forms
+    from commissioning import forms as commissioning_forms
+    from referrals import forms as referrals_forms
+    from referrals import forms_access, forms_deadlines, forms_remit
+
+    names = set(PARAMETERS)
+    for module in (
+        accounts_forms, commissioning_forms, referrals_forms, forms_access, forms_deadlines,
+        forms_remit,
+    ):  # fmt: skip
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, forms.BaseForm):
+                names |= set(getattr(value, "base_fields", ()))
+    return sorted(names)
+
+
+FORM_FIELDS = _form_fields()
+posts = st.dictionaries(st.sampled_from(FORM_FIELDS), values, max_size=len(FORM_FIELDS))
+# Signing out would end the walk's session; /health/ takes no POST.
+POST_ROUTES = sorted(name for name in ROUTES if name not in ("health", "logout", "login"))
+
+
+@pytest.mark.parametrize("name", POST_ROUTES)
+def test_no_form_of_any_shape_gives_a_server_error(name, user_for_role, eastern):  # noqa: F811
+    url = url_for(name, eastern)
+    clients = []
+    for role in Role:
+        client = Client(raise_request_exception=True)
+        client.force_login(user_for_role(role))
+        if client.post(url, {}).status_code not in (403, 404, 405):
+            clients.append(client)
+    if not clients:
+        pytest.skip(f"{name} takes no POST from anyone")
+
+    @settings(
+        max_examples=20,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(client=st.sampled_from(clients), data=posts)
+    def form_answers(client, data):
+        response = client.post(url, data)
+        assert response.status_code < 500, (name, data, response.status_code)
+
+    form_answers()
