@@ -199,6 +199,7 @@ class Person(HttpUser):
         n = next(type(self)._numbers) % accounts + 1
         self.email = self.account_pattern.format(n)
         self.referral_ids: list[int] = []
+        self.home_path = "/"
         self._sign_in()
 
     def _sign_in(self) -> None:
@@ -222,6 +223,8 @@ class Person(HttpUser):
                 why = "two-factor sign-in is on" if "two-factor" in target else "refused"
                 answer.failure(f"{self.email}: sign-in {why} ({answer.status_code} {target})")
                 raise StopUser()
+            # Signing in leads to the person's own home page, as the header's "Home" does.
+            self.home_path = target or "/"
         self.home()
 
     def get(self, path: str, name: str, **kwargs):
@@ -234,7 +237,7 @@ class Person(HttpUser):
 
     @task(3)
     def home(self) -> None:
-        self.remember_referrals(self.get("/", f"home ({self.role})").text)
+        self.remember_referrals(self.get(self.home_path, f"home ({self.role})").text)
 
     def referral_page(self) -> str:
         if not self.referral_ids:
