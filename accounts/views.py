@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.template.defaultfilters import pluralize
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -31,6 +30,7 @@ from accounts.selectors_notifications import (
 )
 from accounts.two_factor import key_in_groups, qr_code_svg
 from core.forms import add_service_errors
+from core.http import is_path_here
 
 
 class SignInView(auth_views.LoginView):
@@ -125,10 +125,7 @@ def _signed_in(request, device):
 
 def _next_page(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    # A path on this site only: redirect() would take a bare word for a URL name to reverse.
-    allowed = target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
+    allowed = is_path_here(request, target)
     return target if allowed else resolve_url(home_url_name(request.user))
 
 

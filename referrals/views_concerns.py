@@ -11,13 +11,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
 from core.conflicts import EditConflict
 from core.forms import add_service_errors
+from core.http import is_path_here
 from referrals import referral_page, selectors, selectors_concerns, services_concerns
 from referrals.forms import ConcernListForm
 from referrals.models import Concern
@@ -193,10 +193,7 @@ def _again_in_place(request, concern: Concern, **bound):
 def _back(request, concern: Concern):
     """To the page the button was on; otherwise the referral, if this person may see it."""
     target = request.POST.get("next", "")
-    # A path on this site only: redirect() would take a bare word for a URL name to reverse.
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    if is_path_here(request, target):
         return redirect(target)
     if getattr(concern, "referral_visible", False):  # annotated by concerns_visible_to
         return redirect(f"{reverse('referral_detail', args=[concern.referral_id])}#concerns")

@@ -52,22 +52,31 @@ queries = st.tuples(
 GET_ROUTES = sorted(name for name in ROUTES if name != "health")
 
 
-@pytest.mark.parametrize("name", GET_ROUTES)
-def test_no_query_string_gives_a_server_error(name, user_for_role, eastern):  # noqa: F811
-    url = url_for(name, eastern)
+# Examples may take a while (a page renders) and share the test's database and clients.
+BOUNDED = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+}
+
+
+def signed_in_where(user_for_role, opens) -> list[Client]:
+    """A client signed in as each role for which `opens(client)` holds: those the page is for."""
     clients = []
     for role in Role:
         client = Client(raise_request_exception=True)
         client.force_login(user_for_role(role))
-        if client.get(url).status_code < 400:
+        if opens(client):
             clients.append(client)
+    return clients
+
+
+@pytest.mark.parametrize("name", GET_ROUTES)
+def test_no_query_string_gives_a_server_error(name, user_for_role, eastern):  # noqa: F811
+    url = url_for(name, eastern)
+    clients = signed_in_where(user_for_role, lambda client: client.get(url).status_code < 400)
     clients = clients or [Client(raise_request_exception=True)]
 
-    @settings(
-        max_examples=25,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    )
+    @settings(max_examples=25, **BOUNDED)
     @given(client=st.sampled_from(clients), query=queries)
     def page_answers(client, query):
         response = client.get(url, query)
@@ -105,20 +114,13 @@ POST_ROUTES = sorted(name for name in ROUTES if name not in ("health", "logout",
 @pytest.mark.parametrize("name", POST_ROUTES)
 def test_no_form_of_any_shape_gives_a_server_error(name, user_for_role, eastern):  # noqa: F811
     url = url_for(name, eastern)
-    clients = []
-    for role in Role:
-        client = Client(raise_request_exception=True)
-        client.force_login(user_for_role(role))
-        if client.post(url, {}).status_code not in (403, 404, 405):
-            clients.append(client)
+    clients = signed_in_where(
+        user_for_role, lambda client: client.post(url, {}).status_code not in (403, 404, 405)
+    )
     if not clients:
         pytest.skip(f"{name} takes no POST from anyone")
 
-    @settings(
-        max_examples=20,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    )
+    @settings(max_examples=20, **BOUNDED)
     @given(client=st.sampled_from(clients), data=posts)
     def form_answers(client, data):
         response = client.post(url, data)
