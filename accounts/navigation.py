@@ -43,6 +43,8 @@ NAVIGATION = (
     NavItem("New referral", "referral_create", (Role.ICC,)),
     NavItem("Dashboard", "dashboard", (Role.COMMISSIONER,)),
     NavItem("Our remit", "remit_page", (Role.VSO_LEAD,)),
+    NavItem("Episodes", "episode_list", (Role.VSO_LEAD, Role.VSO_WORKER)),
+    NavItem("Our outcomes", "our_outcomes", (Role.VSO_LEAD,)),
     NavItem("Waiting", "referral_waiting", (Role.ICC, Role.COMMISSIONER)),
     NavItem(
         "Concerns",

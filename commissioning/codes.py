@@ -71,6 +71,11 @@ STARTING_OUTCOME_MEASURES = [
     ("outcomes_star", "Outcomes Star", "7 domains scored 1-10"),
     ("rockwood", "Rockwood Clinical Frailty Scale", "1 (very fit) to 9 (terminally ill)"),
     ("goals", "Goals", "number set, number met"),
+    (
+        "swemwbs",
+        "Short Warwick-Edinburgh Mental Wellbeing Scale",
+        "7 items scored 1-5, converted to a metric score 7.00-35.00",
+    ),
 ]
 
 

@@ -6,6 +6,7 @@ from django import forms
 
 from accounts.models import User
 from commissioning.codes import Urgency
+from commissioning.instruments import STAR_VERSION_CHOICES
 from commissioning.models import (
     SPECIFICATION_FIELDS,
     CommissioningFramework,
@@ -156,6 +157,10 @@ class SpecificationForm(SaysWhatToDo, StaleCheckMixin, forms.ModelForm):
             "ends_on": {
                 "invalid": "The date the contract ends must be a real date, such as 31 3 2027."
             },
+            # Said here: the generic message would lower-case the Star's name.
+            "outcomes_star_version": {
+                "invalid_choice": "Choose one of the versions of the Outcomes Star listed."
+            },
         }
 
     def __init__(self, *args, system=None, **kwargs):
@@ -163,6 +168,10 @@ class SpecificationForm(SaysWhatToDo, StaleCheckMixin, forms.ModelForm):
         for name in ("activities_in_remit", "activities_excluded"):
             self.fields[name].choices = need_choices()
         self.fields["outcome_measures"].choices = outcome_choices()
+        self.fields["outcomes_star_version"].choices = [
+            ("", "None: the Outcomes Star is not one of the measures"),
+            *STAR_VERSION_CHOICES,
+        ]
         if system is not None:
             self.fields["framework"].queryset = CommissioningFramework.objects.filter(system=system)
         self.helper = FormHelper()
@@ -192,6 +201,7 @@ class SpecificationForm(SaysWhatToDo, StaleCheckMixin, forms.ModelForm):
             Fieldset(
                 "Outcomes and contract",
                 "outcome_measures",
+                "outcomes_star_version",
                 Row(Column("funding_gbp"), Column("starts_on"), Column("ends_on")),
             ),
         )

@@ -14,7 +14,7 @@ test_in_force.py checks on generated versions that the two always give the same 
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet
 
 from commissioning.codes import SpecificationStatus
 from commissioning.models import Service, ServiceSpecification
@@ -29,16 +29,20 @@ def _columns(names: tuple[str, ...]) -> str:
     return ", ".join(f"{_ALIAS}.{name}" for name in names)
 
 
+def _covering(day: date | OuterRef) -> Q:
+    """Published, with contract dates that cover the day: the versions that could be in force."""
+    return Q(status__in=PUBLISHED, starts_on__lte=day) & (
+        Q(ends_on__isnull=True) | Q(ends_on__gte=day)
+    )
+
+
 def specifications_in_force(
     *, services: Iterable[Service], on_date: date
 ) -> dict[int, ServiceSpecification]:
     """{service id: its specification in force on the day}, for many services in one query.
     A service with none in force is left out."""
     specs = (
-        ServiceSpecification.objects.filter(
-            service__in=services, status__in=PUBLISHED, starts_on__lte=on_date
-        )
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=on_date))
+        ServiceSpecification.objects.filter(_covering(on_date), service__in=services)
         .select_related("framework")
         # PostgreSQL's DISTINCT ON keeps the first row of each service: its newest version.
         .order_by("service_id", "-version")
@@ -49,6 +53,14 @@ def specifications_in_force(
 
 def specification_in_force(*, service: Service, on_date: date) -> ServiceSpecification | None:
     return specifications_in_force(services=[service], on_date=on_date).get(service.pk)
+
+
+def specification_in_force_subquery(
+    *, service: OuterRef, day: OuterRef
+) -> QuerySet[ServiceSpecification]:
+    """The same rule for each row of a list whose rows have their own service and day (an
+    episode's service and start): the caller takes `.values(column)[:1]` into a Subquery."""
+    return ServiceSpecification.objects.filter(_covering(day), service=service).order_by("-version")
 
 
 def specification_in_force_sql(*, service: str, day: str, columns: tuple[str, ...]) -> str:

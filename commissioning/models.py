@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 from commissioning.codes import NeedGroup, ServiceStatus, SpecificationStatus, Urgency
+from commissioning.instruments import STAR_VERSION_CHOICES
 from core.models import AuditedModel
 
 
@@ -242,6 +243,7 @@ SPECIFICATION_FIELDS = (
     "response_target_hours",
     "max_interim_cover_days",
     "outcome_measures",
+    "outcomes_star_version",
     "funding_gbp",
     "starts_on",
     "ends_on",
@@ -288,6 +290,13 @@ class ServiceSpecification(AuditedModel):
         "longest interim cover for a waiting statutory referral (days)", null=True, blank=True
     )
     outcome_measures = code_array()
+    outcomes_star_version = models.CharField(
+        "Outcomes Star version",
+        max_length=30,
+        choices=STAR_VERSION_CHOICES,
+        blank=True,
+        help_text="Needed when the Outcomes Star is one of the measures.",
+    )
     funding_gbp = models.DecimalField(
         "funding (£)", max_digits=12, decimal_places=2, null=True, blank=True
     )
@@ -314,6 +323,11 @@ class ServiceSpecification(AuditedModel):
                 condition=Q(max_urgency__in=Urgency.values), name="spec_max_urgency_valid"
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="spec_version_positive"),
+            models.CheckConstraint(
+                condition=Q(outcomes_star_version="")
+                | Q(outcomes_star_version__in=[code for code, _ in STAR_VERSION_CHOICES]),
+                name="spec_star_version_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(min_age__isnull=True)
                 | Q(max_age__isnull=True)

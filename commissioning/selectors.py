@@ -250,6 +250,8 @@ def _display(spec: ServiceSpecification, name: str, labels: dict[str, str]) -> s
         return ", ".join(labels.get(code, code) for code in value) or "—"
     if name == "outcome_measures":
         return ", ".join(labels.get(code, code) for code in value) or "—"
+    if name == "outcomes_star_version":
+        return spec.get_outcomes_star_version_display() or "—"
     if name == "funding_gbp" and value is not None:
         return f"£{value:,.2f}"
     if name == "max_urgency":

@@ -59,20 +59,26 @@ def _commissioner(user: User, *, system_id: int | None) -> None:
     _require(user.has_role(*COMMISSIONING_ROLES) and mine is not None and system_id == mine)
 
 
-def _raise_if_invalid(data: dict[str, Any]) -> None:
-    errors = specification_errors(data)
+def _raise_if_invalid(data: dict[str, Any], *, star_version_required: bool = True) -> None:
+    errors = specification_errors(data, star_version_required=star_version_required)
     if errors:
         raise ValidationError(errors)
 
 
-@transaction.atomic
 def specification_create_draft(
     *, service: Service, user: User, **fields: Any
+) -> ServiceSpecification:
+    return _create_draft(service=service, user=user, fields=fields)
+
+
+@transaction.atomic
+def _create_draft(
+    *, service: Service, user: User, fields: dict[str, Any], star_version_required: bool = True
 ) -> ServiceSpecification:
     _commissioner(user, system_id=service.organisation.system_id)
     if not service.organisation.is_voluntary:
         raise ValidationError("Specifications are for voluntary sector services only.")
-    _raise_if_invalid(fields)
+    _raise_if_invalid(fields, star_version_required=star_version_required)
     # Lock the service so two commissioners starting a draft at once cannot take one number.
     Service.objects.select_for_update().get(pk=service.pk)
     latest = service.specifications.aggregate(n=Max("version"))["n"] or 0
@@ -116,10 +122,13 @@ def specification_copy_as_draft(
 ) -> ServiceSpecification:
     """A new draft version that starts as a copy of this one."""
     _commissioner(user, system_id=specification.service.organisation.system_id)
-    return specification_create_draft(
+    # A version published before specifications named their Outcomes Star version is still
+    # copied; the draft's form then asks for the version, and publishing needs it.
+    return _create_draft(
         service=specification.service,
         user=user,
-        **{field: getattr(specification, field) for field in SPECIFICATION_FIELDS},
+        fields={field: getattr(specification, field) for field in SPECIFICATION_FIELDS},
+        star_version_required=False,
     )
 
 

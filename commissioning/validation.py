@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from commissioning.codes import SpecificationStatus, Urgency
+from commissioning.instruments import STAR_VERSIONS, Measure
 from commissioning.models import Need, OutcomeMeasure
 
 # The specification's counts and limits: whole numbers, never below zero.
@@ -36,7 +37,11 @@ def specification_errors(
     *,
     need_codes: set[str] | None = None,
     outcome_codes: set[str] | None = None,
+    star_version_required: bool = True,
 ) -> dict[str, list[str]]:
+    """star_version_required=False lets a draft copied from a version published before
+    specifications named their Outcomes Star version keep the measure; the draft's form asks
+    for the version, and publishing needs it."""
     need_codes = known_need_codes() if need_codes is None else need_codes
     outcome_codes = known_outcome_codes() if outcome_codes is None else outcome_codes
     errors: dict[str, list[str]] = {}
@@ -56,6 +61,23 @@ def specification_errors(
     bad = unknown_codes(data.get("outcome_measures") or [], outcome_codes)
     if bad:
         add("outcome_measures", f"Unknown outcome measure code: {', '.join(bad)}.")
+    star_version = data.get("outcomes_star_version") or ""
+    if star_version and (not isinstance(star_version, str) or star_version not in STAR_VERSIONS):
+        add(
+            "outcomes_star_version",
+            f"Unknown Outcomes Star version {star_version!r}; "
+            f"use one of {', '.join(STAR_VERSIONS)}.",
+        )
+    elif (
+        star_version_required
+        and not star_version
+        and Measure.OUTCOMES_STAR in (data.get("outcome_measures") or [])
+    ):
+        # Star versions differ in their domains and so in the totals a score can reach.
+        add(
+            "outcomes_star_version",
+            "Choose the Outcomes Star version: the outcome measures include the Outcomes Star.",
+        )
     if data.get("max_urgency") not in Urgency.values:
         add(
             "max_urgency",

@@ -670,3 +670,28 @@ class AccessRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by user {self.user_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# The outcomes of wellbeing co-ordination live in their own module; importing them here registers
+# them with the referrals app.
+from referrals.models_outcomes import (  # noqa: E402
+    Episode,
+    EpisodeInput,
+    Goal,
+    GoalOutcome,
+    OutcomeScore,
+    PatientCost,
+    Subgroup,
+    Timepoint,
+)
+
+__all__ = [
+    "Episode",
+    "EpisodeInput",
+    "Goal",
+    "GoalOutcome",
+    "OutcomeScore",
+    "PatientCost",
+    "Subgroup",
+    "Timepoint",
+]

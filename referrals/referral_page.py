@@ -7,7 +7,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.models import User
-from referrals import selectors, selectors_concerns, selectors_consent, selectors_deadlines
+from referrals import (
+    selectors,
+    selectors_concerns,
+    selectors_consent,
+    selectors_deadlines,
+    selectors_outcomes,
+)
 from referrals.forms import (
     ConcernActionForm,
     ConcernForm,
@@ -70,6 +76,7 @@ def referral_page(
         "decision_form": DecisionForm(initial={"version": referral.version}),
         "remit_mark": selectors.remit_mark_on(referral),
         "may_mark_remit": selectors.remit_mark_editable_by(user, referral),
+        "episode_on_referral": selectors_outcomes.episode_on_referral(user, referral),
         "consents": selectors_consent.consent_history(patient=referral.patient),
         "covered_wait": selectors.wait_of(referral.interim_cover_for)
         if referral.interim_cover_for

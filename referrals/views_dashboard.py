@@ -1,7 +1,7 @@
 """The commissioner's dashboard: the nightly reports, read from their snapshots when the period
 is one the night computed, and computed on the spot (the same SQL) for any other period."""
 
-from datetime import date, timedelta
+from datetime import date
 from urllib.parse import urlencode
 
 from django import forms
@@ -78,20 +78,9 @@ class DashboardForm(forms.Form):
         return cleaned
 
 
-def _default_period() -> tuple[date, date]:
-    yesterday = timezone.localdate() - timedelta(days=1)
-    return yesterday.replace(month=1, day=1), yesterday
-
-
 def _period(request) -> tuple[DashboardForm, Period | None]:
-    """The period asked for, a date left out of the query being the default period's: the
-    dashboard and its drill-downs must agree however they were reached. A date sent empty is
-    still an error at its field."""
-    data = request.GET.copy()
-    for key, default in zip(("date_from", "date_to"), _default_period(), strict=True):
-        if key not in data:
-            data[key] = default.isoformat()
-    form = DashboardForm(data, user=request.user)
+    """The period asked for, a date left out of the query being the default period's."""
+    form = DashboardForm(loading.with_default_period(request.GET), user=request.user)
     if not form.is_valid():
         return form, None
     system = system_for(request.user)
@@ -126,6 +115,7 @@ def dashboard(request):
         )
         context.update(
             split=loaded.reports[ReportKind.REFERRAL_SPLIT],
+            query=query,
             sections=mark_safe(sections),  # rendered by the template engine, escaped there
             snapshot=loaded.stored.get(ReportKind.REFERRAL_SPLIT),
             latest=loaded.latest,

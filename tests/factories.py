@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from commissioning.codes import ServiceStatus, SpecificationStatus, Urgency
+from commissioning.instruments import Measure, pam_level, swemwbs_metric
 from commissioning.models import (
     CommissioningFramework,
     Organisation,
@@ -17,7 +18,20 @@ from commissioning.models import (
     VsoKind,
 )
 from core.nhs import synthetic_nhs_number
-from referrals.models import Consent, Patient, Referral, ReferralSource, ReferralStatus
+from referrals.models import (
+    Consent,
+    Episode,
+    EpisodeInput,
+    Goal,
+    OutcomeScore,
+    Patient,
+    PatientCost,
+    Referral,
+    ReferralSource,
+    ReferralStatus,
+    Subgroup,
+    Timepoint,
+)
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -166,3 +180,77 @@ class ConsentFactory(factory.django.DjangoModelFactory):
     method = "in_person"
     decided_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
     recorded_by = factory.SubFactory(UserFactory, role=Role.ICC)
+
+
+class EpisodeFactory(factory.django.DjangoModelFactory):
+    """An episode of wellbeing co-ordination on an accepted voluntary referral."""
+
+    class Meta:
+        model = Episode
+
+    referral = factory.SubFactory(ReferralFactory, status=ReferralStatus.ACCEPTED)
+    subgroup = Subgroup.SOCIAL
+    started_on = factory.LazyAttribute(
+        lambda episode: timezone.localdate(episode.referral.referred_at)
+    )
+
+
+class GoalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Goal
+
+    episode = factory.SubFactory(EpisodeFactory)
+    description = "Get out to the lunch club once a week"
+    set_on = factory.SelfAttribute("episode.started_on")
+
+
+class EpisodeInputFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EpisodeInput
+
+    episode = factory.SubFactory(EpisodeFactory)
+    given_on = factory.SelfAttribute("episode.started_on")
+    need_id = "befriending"
+    minutes = 45
+
+
+def score_fields(measure: str, values: list[int] | int | str, **extra) -> dict:
+    """An OutcomeScore's fields as the rules in commissioning/instruments.py make them: item
+    scores for WEMWBS, SWEMWBS and the Outcomes Star, one number for PAM and Rockwood."""
+    if measure in (Measure.WEMWBS, Measure.SWEMWBS, Measure.OUTCOMES_STAR):
+        items = list(values)  # type: ignore[arg-type]
+        total = sum(items)
+        score = swemwbs_metric(total) if measure == Measure.SWEMWBS else Decimal(total)
+        fields = {"items": items, "item_count": len(items), "score": score}
+        if measure == Measure.OUTCOMES_STAR:
+            fields["star_version"] = extra.pop("star_version", "motivational_7")
+        return fields | extra
+    score = Decimal(str(values))
+    fields = {"score": score}
+    if measure == Measure.PAM:
+        fields["level"] = pam_level(score)
+    return fields | extra
+
+
+class OutcomeScoreFactory(factory.django.DjangoModelFactory):
+    """Pass `measure` and its scores through `score_fields`, for example
+    `OutcomeScoreFactory(episode=e, measure="pam", **score_fields("pam", 48))`."""
+
+    class Meta:
+        model = OutcomeScore
+
+    episode = factory.SubFactory(EpisodeFactory)
+    measure = Measure.ROCKWOOD
+    timepoint = Timepoint.BASELINE
+    taken_on = factory.SelfAttribute("episode.started_on")
+    score = Decimal("5")
+
+
+class PatientCostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PatientCost
+
+    system = factory.SubFactory(SystemFactory)
+    patient = factory.SubFactory(PatientFactory)
+    cost_12m_before = Decimal("3467.00")
+    cost_12m_after = Decimal("8196.00")

@@ -41,6 +41,7 @@ from vsocare.demo_directory import (
     DemoListing,
     DemoService,
 )
+from vsocare.demo_outcomes import seed_demo_outcomes
 from vsocare.demo_referrals import seed_demo_referrals
 from vsocare.demo_remit import seed_demo_remit_marks
 from vsocare.demo_safety_net import seed_demo_safety_net
@@ -67,6 +68,7 @@ def seed_demo() -> dict[str, int]:
         "services": made_services,
         "specifications": made_specifications,
         "referrals": seed_demo_referrals(system=system, organisations=organisations),
+        "episodes": seed_demo_outcomes(system=system, organisations=organisations),
         "remit marks": seed_demo_remit_marks(),
         "concerns": seed_demo_concerns(),
         # Last: it escalates the concerns above and tells of the referrals above.

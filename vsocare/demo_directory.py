@@ -112,6 +112,15 @@ USERS = [
         "Eastern Red Cross Home from Hospital",
         "Home from hospital volunteer co-ordinator",
     ),
+    # The lead of the wellbeing co-ordination service, whose clients' episodes and outcomes
+    # the demo holds (vsocare/demo_outcomes.py): the VSO side of the "added value".
+    DemoUser(
+        "lead@wellbeing.example",
+        "Wanda Hughes",
+        Role.VSO_LEAD,
+        "Northbridge Wellbeing Co-ordination CIC",
+        "Wellbeing co-ordination lead",
+    ),
     DemoUser(
         "admin@eastern-health.example",
         "Ada Nwosu",
@@ -240,6 +249,7 @@ class DemoSpecification:
     response_target_hours: int | None = None
     max_interim_cover_days: int | None = None
     outcome_measures: list[str] = field(default_factory=lambda: ["goals"])
+    outcomes_star_version: str = ""
     funding_gbp: Decimal | None = None
     starts_on: date = FRAMEWORK_STARTS_ON
     ends_on: date | None = FRAMEWORK_ENDS_ON
@@ -331,6 +341,7 @@ SPECIFICATIONS: dict[str, list[DemoSpecification]] = {
             response_target_hours=72,
             max_interim_cover_days=21,
             outcome_measures=["wemwbs", "pam", "outcomes_star", "rockwood", "goals"],
+            outcomes_star_version="motivational_7",
             funding_gbp=Decimal("120000.00"),
         )
     ],

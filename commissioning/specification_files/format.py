@@ -36,6 +36,7 @@ DEFAULTS: dict[str, object] = {
     "not_eligible_for_social_care": False,
     **dict.fromkeys(WHOLE_NUMBER_FIELDS),
     **{name: [] for name in CODE_LIST_FIELDS},
+    "outcomes_star_version": "",
     "funding_gbp": None,
     "ends_on": None,
 }

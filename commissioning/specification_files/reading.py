@@ -176,6 +176,10 @@ def _read_value(value: object, *, name: str, record: Record) -> object:
         return _read_codes(value, name=name, record=record)
     if name == "funding_gbp":
         return _read_pounds(value, record=record)
+    if name == "outcomes_star_version":
+        # specification_errors names the versions allowed.
+        message = 'Must be a version code, such as "wellbeing".'
+        return _read_type(value, kind=str, message=message, name=name, record=record)
     if name in DATE_FIELDS:
         return _read_date(value, name=name, record=record)
     # status and max_urgency: specification_errors names the codes allowed.

@@ -15,9 +15,11 @@ The rules, each a column of one statement:
   service, in remit or not and from any place, takes the next place in its calendar month (UK
   time) in the order referred; those numbered beyond the monthly capacity of the version in
   force are breaches. No capacity means no limit.
-- episode_length: from first contact (or, without one, the acceptance) to the close, the
-  withdrawal, or the end of `today` while the referral is still accepted or in progress, the
-  episode lasted longer than the longest episode allowed.
+- episode_length: the episode lasted longer than the longest episode allowed. A referral with
+  an Episode is measured by it, in whole days from the day it started to the day it ended, or to
+  `today` while it runs. Without one, the episode is the referral's own: from first contact (or,
+  without one, the acceptance) to the close, the withdrawal, or the end of `today` while the
+  referral is still accepted or in progress.
 - interim_cover: the referral covers for a statutory referral, was not declined by the VSO, and
   the statutory referral waited longer than the specification's longest interim cover: from
   its referral to the first of its first contact, close, withdrawal or decline, or to the end of
@@ -48,6 +50,7 @@ from core.dates import day_start, next_month_start, uk_zone
 from referrals.models import (
     CAPACITY_STATUSES,
     Concern,
+    Episode,
     Referral,
     ReferralStatus,
     RemitLimitMark,
@@ -107,12 +110,18 @@ judged AS (
                > array_position(%(urgencies)s::text[], spec.max_urgency::text) AS urgency,
            m.activities && spec.activities_excluded AS excluded_activity,
            m.capacity_place > spec.monthly_capacity AS capacity,
-           (CASE WHEN m.status = ANY(%(episode_running)s) THEN %(today_end)s
-                 WHEN m.status = %(closed)s THEN m.closed_at
-                 WHEN m.status = %(withdrawn)s THEN m.withdrawn_at
-            END AT TIME ZONE %(tz)s)
-               - (coalesce(m.first_contact_at, m.decided_at) AT TIME ZONE %(tz)s)
-               > spec.max_episode_weeks * interval '7 days' AS episode_length,
+           CASE WHEN episode.id IS NOT NULL THEN
+                    -- The episode the VSO recorded: its own days, which are UK days already.
+                    coalesce(episode.ended_on, %(today)s::date) - episode.started_on
+                        > spec.max_episode_weeks * 7
+                ELSE
+                    (CASE WHEN m.status = ANY(%(episode_running)s) THEN %(today_end)s
+                          WHEN m.status = %(closed)s THEN m.closed_at
+                          WHEN m.status = %(withdrawn)s THEN m.withdrawn_at
+                     END AT TIME ZONE %(tz)s)
+                        - (coalesce(m.first_contact_at, m.decided_at) AT TIME ZONE %(tz)s)
+                        > spec.max_episode_weeks * interval '7 days'
+           END AS episode_length,
            m.status <> %(declined)s
                AND (coalesce(
                         least(statutory.first_contact_at, statutory.closed_at,
@@ -130,6 +139,7 @@ judged AS (
     -- thousands of referrals.
     FROM period_referrals m
     JOIN in_force spec ON spec.service_id = m.service_id AND spec.day = m.day
+    LEFT JOIN {episode} episode ON episode.referral_id = m.id
     LEFT JOIN {referral} statutory ON statutory.id = m.interim_cover_for_id
     LEFT JOIN late_concerns late ON late.referral_id = m.id
     LEFT JOIN {mark} k ON k.referral_id = m.id
@@ -175,6 +185,7 @@ def remit_breaches(
         "end": day_start(date_to + timedelta(days=1)),
         "months_start": day_start(date_from.replace(day=1)),
         "months_end": day_start(next_month_start(date_to)),
+        "today": today,
         "today_end": day_start(today + timedelta(days=1)),
         "urgencies": list(Urgency.values),  # in rank order, as Urgency.rank reads them
         "capacity_statuses": list(CAPACITY_STATUSES),
@@ -203,6 +214,7 @@ def remit_breaches(
             f"('{rule}', p.{rule}_n, p.{rule}_ids, p.{rule}_overridden)" for rule in judged
         ),
         referral=Referral._meta.db_table,
+        episode=Episode._meta.db_table,
         in_force=specification_in_force_sql(
             service="d.service_id",
             day="d.day",

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Q
+from django.http import QueryDict
 from django.utils import timezone
 
 from commissioning.models import Place, System
@@ -44,6 +45,23 @@ class DashboardReports:
     @property
     def stale(self) -> bool:
         return self.latest is None or timezone.now() - self.latest.generated_at > STALE_AFTER
+
+
+def default_period() -> tuple[date, date]:
+    """The period a report page opens on: this year to yesterday, the last day the nights have
+    reported on (in January, last year)."""
+    yesterday = timezone.localdate() - timedelta(days=1)
+    return yesterday.replace(month=1, day=1), yesterday
+
+
+def with_default_period(query: QueryDict) -> QueryDict:
+    """The query with a date left out filled in from the default period, so that a page and
+    every link it makes agree however it was reached. A date sent empty stays an error."""
+    data = query.copy()
+    for key, default in zip(("date_from", "date_to"), default_period(), strict=True):
+        if key not in data:
+            data[key] = default.isoformat()
+    return data
 
 
 def dashboard_reports(*, period: Period) -> DashboardReports:

@@ -1,24 +1,31 @@
-// Draws each <canvas data-chart> on the dashboard from the JSON beside it. Every chart has a
-// table with the same figures next to it, so the canvas is only a picture of that table.
+// Draws each <canvas data-chart> from the JSON beside it, on page load and in any part of the
+// page htmx fills in later (the dashboard's "Added value" section). Every chart has a table with
+// the same figures next to it, so the canvas is only a picture of that table.
 (function () {
   "use strict";
-  document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
-    const rows = JSON.parse(document.getElementById(canvas.dataset.chart).textContent);
-    const series = JSON.parse(canvas.dataset.series);
-    const horizontal = canvas.dataset.horizontal === "true";
-    const stacked = canvas.dataset.stacked === "true";
-    const valueAxis = horizontal ? "x" : "y";
-    const scales = {x: {stacked: stacked}, y: {stacked: stacked}};
-    scales[valueAxis].beginAtZero = true;
-    new Chart(canvas, {
-      type: "bar",
-      data: {
-        labels: rows.map(function (row) { return row[canvas.dataset.labels]; }),
-        datasets: series.map(function (s) {
-          return {label: s[1], backgroundColor: s[2], data: rows.map(function (row) { return row[s[0]]; })};
-        }),
-      },
-      options: {animation: false, indexAxis: horizontal ? "y" : "x", scales: scales},
+  function draw(root) {
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (canvas.dataset.drawn) { return; }
+      canvas.dataset.drawn = "true";
+      const rows = JSON.parse(document.getElementById(canvas.dataset.chart).textContent);
+      const series = JSON.parse(canvas.dataset.series);
+      const horizontal = canvas.dataset.horizontal === "true";
+      const stacked = canvas.dataset.stacked === "true";
+      const valueAxis = horizontal ? "x" : "y";
+      const scales = {x: {stacked: stacked}, y: {stacked: stacked}};
+      scales[valueAxis].beginAtZero = true;
+      new Chart(canvas, {
+        type: "bar",
+        data: {
+          labels: rows.map(function (row) { return row[canvas.dataset.labels]; }),
+          datasets: series.map(function (s) {
+            return {label: s[1], backgroundColor: s[2], data: rows.map(function (row) { return row[s[0]]; })};
+          }),
+        },
+        options: {animation: false, indexAxis: horizontal ? "y" : "x", scales: scales},
+      });
     });
-  });
+  }
+  draw(document);
+  document.body.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
 })();

@@ -24,9 +24,14 @@ from referrals.models import Concern, RemitLimitMark
 from tests.factories import (
     TEST_PASSWORD,
     ConsentFactory,
+    EpisodeFactory,
+    EpisodeInputFactory,
+    GoalFactory,
+    OutcomeScoreFactory,
     PatientFactory,
     ReferralFactory,
     SpecificationFactory,
+    score_fields,
 )
 from tests.vsocare.test_tenancy import ROUTES
 
@@ -45,6 +50,7 @@ MAIN_PAGES = {
     "icc_home", "commissioner_home", "vso_lead_home", "vso_worker_home", "administrator_home",
     "referral_list", "referral_detail", "referral_create", "referral_waiting", "concern_list",
     "dashboard", "remit_page", "directory", "specification_list", "user_list", "access_log",
+    "episode_list", "episode_detail",
 }  # fmt: skip
 HOMES = {
     Role.ICC: "Your referrals",
@@ -123,6 +129,23 @@ def world(
         status=SpecificationStatus.DRAFT,
         version=2,
     )
+    # An episode with a goal, an input and the Outcomes Star before and after (its radar chart).
+    specification.outcome_measures = ["wemwbs", "outcomes_star", "pam", "goals"]
+    specification.outcomes_star_version = "wellbeing"
+    specification.save()
+    episode = EpisodeFactory(
+        referral=ReferralFactory(
+            patient=patient, referrer=icc, service=home_from_hospital, status="accepted",
+            referred_at=yesterday,
+        ),
+    )  # fmt: skip
+    goal = GoalFactory(episode=episode, description=LONG_REASON[:200])
+    EpisodeInputFactory(episode=episode, note=LONG_REASON[:200])
+    for timepoint, areas in (("baseline", [3, 4, 2, 5, 6, 3, 4, 2]), ("follow_up", [6] * 8)):
+        OutcomeScoreFactory(
+            episode=episode, measure="outcomes_star", timepoint=timepoint,
+            **score_fields("outcomes_star", areas, star_version="wellbeing"),
+        )  # fmt: skip
     people = (icc, commissioner, red_cross_lead, red_cross_worker, administrator)
     notifications = [
         Notification.objects.create(
@@ -143,6 +166,8 @@ def world(
         "concern": concerns,
         "notification": notifications,
         "user": list(people),
+        "episode": [episode],
+        "goal": [goal],
     }
 
 

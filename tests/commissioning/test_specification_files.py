@@ -96,6 +96,7 @@ def record(**overrides) -> dict:
         "response_target_hours": 48,
         "max_interim_cover_days": 14,
         "outcome_measures": ["wemwbs", "goals"],
+        "outcomes_star_version": "",
         "funding_gbp": "85000.00",
         "starts_on": "2026-04-01",
         "ends_on": "2027-03-31",

@@ -18,6 +18,7 @@ from referrals.models import (
 )
 from referrals.reports.breaches import remit_breaches
 from tests.factories import (
+    EpisodeFactory,
     PlaceFactory,
     ReferralFactory,
     ServiceFactory,
@@ -303,6 +304,39 @@ def test_an_episode_longer_than_allowed_is_a_breach_open_or_closed(refer):
     result = report()
 
     assert ids(result, "episode_length") == sorted([closed_late, still_running, accepted_only])
+
+
+def episode(referral_id, started, ended=None):
+    """An episode recorded on the referral, from and to (month, day) of 2026."""
+    return EpisodeFactory(
+        referral=Referral.objects.get(pk=referral_id),
+        started_on=datetime.date(2026, *started),
+        ended_on=datetime.date(2026, *ended) if ended else None,
+    )
+
+
+def test_a_recorded_episode_is_measured_from_its_start_to_its_end_or_the_reports_day(refer):
+    # Home from Hospital allows six weeks (42 days); the report's day is 30 June. Each
+    # referral's own times say the opposite of its episode, so only the episode can decide.
+    closed = {
+        "status": ReferralStatus.CLOSED,
+        "referred_at": at(5, 1),
+        "first_contact_at": at(5, 2),
+    }
+    ended_late = refer(**closed, closed_at=at(6, 13))
+    episode(ended_late, (5, 2), (6, 14))  # 43 days
+    ended_in_time = refer(**closed, closed_at=at(6, 20))
+    episode(ended_in_time, (5, 2), (6, 13))  # 42 days
+    running_late = refer(status=ReferralStatus.IN_PROGRESS, first_contact_at=at(5, 26))
+    episode(running_late, (5, 12))  # 49 days to 30 June
+    running_in_time = refer(status=ReferralStatus.IN_PROGRESS, first_contact_at=at(5, 13))
+    episode(running_in_time, (5, 19))  # 42 days to 30 June
+    # Without an episode, the referral's own times, as before episodes were recorded.
+    without_episode = refer(**closed, closed_at=at(6, 20))
+
+    result = report()
+
+    assert ids(result, "episode_length") == sorted([ended_late, running_late, without_episode])
 
 
 def test_a_received_referral_has_no_episode_yet(refer):

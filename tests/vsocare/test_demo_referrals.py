@@ -8,6 +8,7 @@ from django.utils import timezone
 from commissioning.models import Organisation, Sector, Service, System
 from referrals.models import OPEN_STATUSES, Patient, Referral, ReferralStatus
 from vsocare.demo import SERVICES, SYSTEM_NAME, seed_demo
+from vsocare.demo_outcome_tables import EXTERNAL_ID_PREFIX as OUTCOMES_PREFIX
 from vsocare.demo_referrals import seed_demo_referrals
 
 pytestmark = pytest.mark.django_db
@@ -15,6 +16,11 @@ pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
 TODAY = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=LONDON)
 EXTERNAL_IDS = {f"demo-{n:04d}" for n in range(1, 301)}
+
+
+def story():
+    """The referral story's referrals: not the wellbeing clients of vsocare.demo_outcomes."""
+    return Referral.objects.exclude(external_id__startswith=OUTCOMES_PREFIX)
 
 
 def seed_referrals():
@@ -41,22 +47,22 @@ def days_waited(referral) -> int:
 
 @pytest.mark.usefixtures("seeded")
 def test_it_seeds_a_few_hundred_referrals_split_between_sectors_as_in_the_study():
-    total = Referral.objects.count()
+    total = story().count()
     assert total == 300
-    assert set(Referral.objects.values_list("external_id", flat=True)) == EXTERNAL_IDS
+    assert set(story().values_list("external_id", flat=True)) == EXTERNAL_IDS
     # The study: 167 / 396 / 181 referrals.
     shares = {Sector.HEALTH: 0.224, Sector.SOCIAL_CARE: 0.532, Sector.VOLUNTARY: 0.243}
     for sector, share in shares.items():
-        count = Referral.objects.filter(destination_sector=sector).count()
+        count = story().filter(destination_sector=sector).count()
         assert abs(count / total - share) < 0.02, sector
-    assert Referral.objects.values("source").distinct().count() >= 6
-    oldest = Referral.objects.order_by("referred_at").first()
+    assert story().values("source").distinct().count() >= 6
+    oldest = story().order_by("referred_at").first()
     assert 365 < days_waited(oldest) <= 548
 
 
 @pytest.mark.usefixtures("seeded")
 def test_every_patient_has_a_synthetic_nhs_number_from_the_999_range_and_consent():
-    patients = list(Patient.objects.all())
+    patients = list(Patient.objects.filter(referrals__in=story()).distinct())
 
     assert len(patients) == 120
     for patient in patients:
@@ -190,6 +196,6 @@ def test_the_same_referrals_are_planned_before_the_framework_began(time_machine)
     time_machine.move_to(datetime.datetime(2026, 2, 10, 9, 30, tzinfo=LONDON), tick=False)
     seed()
 
-    assert set(Referral.objects.values_list("external_id", flat=True)) == EXTERNAL_IDS
+    assert set(story().values_list("external_id", flat=True)) == EXTERNAL_IDS
     assert not Referral.objects.filter(referred_at__gt=timezone.now()).exists()
     assert not Referral.objects.filter(out_of_remit=True, override_reason="").exists()

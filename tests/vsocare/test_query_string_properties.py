@@ -92,12 +92,12 @@ def _form_fields() -> list[str]:
     from accounts import forms as accounts_forms
     from commissioning import forms as commissioning_forms
     from referrals import forms as referrals_forms
-    from referrals import forms_access, forms_deadlines, forms_remit
+    from referrals import forms_access, forms_deadlines, forms_outcomes, forms_remit
 
     names = set(PARAMETERS)
     for module in (
         accounts_forms, commissioning_forms, referrals_forms, forms_access, forms_deadlines,
-        forms_remit,
+        forms_remit, forms_outcomes,
     ):  # fmt: skip
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, forms.BaseForm):

@@ -18,10 +18,13 @@ def test_it_creates_eastern_health_with_three_places_and_every_sector():
     assert Organisation.objects.filter(name__icontains="Red Cross").exists()
 
 
-def test_it_creates_one_user_per_role_who_can_sign_in_with_the_documented_password(client):
+def test_it_creates_a_user_per_role_who_can_sign_in_with_the_documented_password(client):
     call_command("seed_demo", verbosity=0)
 
-    assert sorted(User.objects.values_list("role", flat=True)) == sorted(Role.values)
+    # Two VSO leads: the Red Cross's, and the wellbeing co-ordination service's.
+    assert sorted(User.objects.values_list("role", flat=True)) == sorted(
+        [*Role.values, Role.VSO_LEAD]
+    )
     for user in User.objects.all():
         response = client.post(
             "/sign-in/", {"username": user.email, "password": "vsocare-demo"}, follow=True
