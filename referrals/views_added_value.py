@@ -6,6 +6,7 @@ them. A VSO lead sees their own organisation's clients, whom they care for, in f
 every CSV leaves the app, so every CSV is suppressed.
 """
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -106,19 +107,28 @@ def _shown(report: dict[str, Any]) -> dict[str, Any]:
             for key, label in NEED_GROUPS
         ],
         "parity": report["parity"],
-        "charts": {
-            "measures-data": [
-                {"name": m["name"], "before": _number(m["before"]), "after": _number(m["after"])}
-                for m in measures
-            ],
-            "parity-data": [
-                {
-                    "service": row["service"],
-                    "referral_share_percent": _number(row["referral_share_percent"]),
-                    "funding_share_percent": _number(row["funding_share_percent"]),
-                }
-                for row in report["parity"]["by_service"]
-            ],
+        # In the canvases' data-rows: htmx inserts no <script>, so no json_script either.
+        "chart_rows": {
+            "measures": json.dumps(
+                [
+                    {
+                        "name": m["name"],
+                        "before": _number(m["before"]),
+                        "after": _number(m["after"]),
+                    }
+                    for m in measures
+                ]
+            ),
+            "parity": json.dumps(
+                [
+                    {
+                        "service": row["service"],
+                        "referral_share_percent": _number(row["referral_share_percent"]),
+                        "funding_share_percent": _number(row["funding_share_percent"]),
+                    }
+                    for row in report["parity"]["by_service"]
+                ]
+            ),
         },
     }
 

@@ -7,7 +7,9 @@
     root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       if (canvas.dataset.drawn) { return; }
       canvas.dataset.drawn = "true";
-      const rows = JSON.parse(document.getElementById(canvas.dataset.chart).textContent);
+      // Rows come in the canvas's own data-rows where htmx filled the chart in (it inserts no
+      // <script>, not even a JSON one), else from the json_script element it names.
+      const rows = JSON.parse(canvas.dataset.rows || document.getElementById(canvas.dataset.chart).textContent);
       const series = JSON.parse(canvas.dataset.series);
       const horizontal = canvas.dataset.horizontal === "true";
       const stacked = canvas.dataset.stacked === "true";
