@@ -4,12 +4,13 @@ access log of a million rows (issue #11 point 4). See bench/README.md.
 
     .venv/bin/python bench/access_log.py --records 1000000
 
-It builds a database of its own (`vsocare_bench_access_log`, through Django's test-database
-machinery, on the server in DATABASE_URL: by default the machine's PostgreSQL on 127.0.0.1:5432),
-with one system, 5,000 patients (NHS numbers only from the 999 range, which is never issued),
-a referral each, 50 people, and the access records of nine years written oldest first, as they
-arrive. The default retention (eight years) then has about a ninth of them to prune. The
-database is dropped at the end.
+It builds a database of its own (`vsocare_bench_access_log`, or --database, through Django's
+test-database machinery, on the server in DATABASE_URL: by default the machine's PostgreSQL on
+127.0.0.1:5432), with one system, 5,000 patients (NHS numbers only from the 999 range, which is
+never issued), a referral each, 50 people, and the access records of nine years written oldest
+first, as they arrive. The default retention (eight years) then has about a ninth of them to
+prune. The database is dropped at the end. It refuses to start unless the application's
+database and the bench database, where they exist, hold synthetic data only (bench/guard.py).
 """
 
 import argparse
@@ -25,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vsocare.settings")
-# The machine's own servers. The application database named here is never connected to: the
-# benchmark creates its own database beside it.
+# The machine's own servers. The application database named here is only read, to check that
+# it holds synthetic data (bench/guard.py): the benchmark creates its own database beside it.
 os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/vsocare")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -41,11 +42,12 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from guard import refuse_unless_synthetic  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
 from commissioning.models import Organisation, Sector, System  # noqa: E402
 from core.nhs import synthetic_nhs_number  # noqa: E402
-from referrals import views  # noqa: E402
+from referrals import referral_page  # noqa: E402
 from referrals.models import AccessKind, AccessRecord, Patient, Referral  # noqa: E402
 from referrals.selectors_access import lookups_by_user_since  # noqa: E402
 from referrals.services_access import access_record, access_records_prune  # noqa: E402
@@ -61,18 +63,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000, help="access records (1000000)")
     parser.add_argument("--requests", type=int, default=300, help="timed page requests, each way")
+    parser.add_argument(
+        "--database", default=BENCH_DATABASE, help=f"the bench database's name ({BENCH_DATABASE})"
+    )
     args = parser.parse_args()
+    bench_database = args.database
 
     application_database = connection.settings_dict["NAME"]
-    if application_database == BENCH_DATABASE:
-        sys.exit(f"The application's database is called {BENCH_DATABASE}; refusing to touch it.")
-    connection.settings_dict["TEST"]["NAME"] = BENCH_DATABASE
+    if application_database == bench_database:
+        sys.exit(f"The application's database is called {bench_database}; refusing to touch it.")
+    # Before the bench database is made, which drops one of that name.
+    refuse_unless_synthetic(connection, application_database, bench_database)
+    connection.settings_dict["TEST"]["NAME"] = bench_database
     started = time.perf_counter()
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         # create_test_db has pointed the connection at the bench database; make sure of it
         # before anything is written.
-        if connection.settings_dict["NAME"] != BENCH_DATABASE:
+        if connection.settings_dict["NAME"] != bench_database:
             raise SystemExit("Not connected to the bench database; stopping.")
         print(f"bench database ready in {time.perf_counter() - started:.1f} s")
         print(f"machine: {_machine()}")
@@ -256,7 +264,7 @@ def _referral_page(world: dict, requests: int) -> None:
     client = Client()
     client.force_login(referral.referrer)
     url = reverse("referral_detail", args=[referral.pk])
-    real = views.access_record
+    real = referral_page.access_record
     table = AccessRecord._meta.db_table
 
     def off(**kwargs):
@@ -273,14 +281,14 @@ def _referral_page(world: dict, requests: int) -> None:
     try:
         for n in range(requests * 2):
             logging = bool(n % 2)
-            views.access_record = real if logging else off
+            referral_page.access_record = real if logging else off
             statements = _Statements()
             with connection.execute_wrapper(statements):
                 _timed(get, with_log if logging else without)
             counts[logging].add(len(statements.run))
             inserts += [ms for sql, ms in statements.run if f'INSERT INTO "{table}"' in sql]
     finally:
-        views.access_record = real
+        referral_page.access_record = real
     difference = statistics.median(with_log) - statistics.median(without)
     print(
         f"\nreferral page, {requests} requests each way, in turn, after {WARM_UP} warm-up:\n"

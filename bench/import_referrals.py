@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/import_referrals.py --rows 100000
 
-It builds its own database (`vsocare_bench`, through Django's test-database machinery, on the
-same server as the app: the embedded cluster or DATABASE_URL's), fills a small directory, writes a
-synthetic CSV file (NHS numbers only from the 999 range, which is never issued), imports it, and
-drops the database at the end. The application's own database is never connected to.
+It builds its own database (`vsocare_bench`, or --database, through Django's test-database
+machinery, on the same server as the app: the embedded cluster or DATABASE_URL's), fills a small
+directory, writes a synthetic CSV file (NHS numbers only from the 999 range, which is never
+issued), imports it, and drops the database at the end. The application's own database is only
+read, to check that it holds synthetic data (bench/guard.py); the script refuses to run if not.
 """
 
 import argparse
@@ -31,12 +32,13 @@ django.setup()
 from django.core.management import CommandError, call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from guard import refuse_unless_synthetic  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
 from commissioning.models import Organisation, Place, Sector, Service, System  # noqa: E402
 from core.nhs import synthetic_nhs_number  # noqa: E402
 from referrals.importing.columns import COLUMNS  # noqa: E402
-from referrals.models import Patient, Referral  # noqa: E402
+from referrals.models import Consent, Patient, Referral  # noqa: E402
 
 BENCH_DATABASE = "vsocare_bench"
 REFERRER = "bench.icc@example.org"
@@ -51,12 +53,19 @@ def main() -> None:
     parser.add_argument(
         "--keep-db", action="store_true", help="keep the bench database for the next run"
     )
+    parser.add_argument(
+        "--database", default=BENCH_DATABASE, help=f"the bench database's name ({BENCH_DATABASE})"
+    )
     args = parser.parse_args()
+    bench_database = args.database
 
     application_database = connection.settings_dict["NAME"]
-    if application_database == BENCH_DATABASE:
-        sys.exit(f"The application's database is called {BENCH_DATABASE}; refusing to touch it.")
-    connection.settings_dict["TEST"]["NAME"] = BENCH_DATABASE
+    if application_database == bench_database:
+        sys.exit(f"The application's database is called {bench_database}; refusing to touch it.")
+    # Before the bench database is made: making it drops one of that name, and a kept one is
+    # used as it is.
+    refuse_unless_synthetic(connection, application_database, bench_database)
+    connection.settings_dict["TEST"]["NAME"] = bench_database
 
     started = time.perf_counter()
     connection.creation.create_test_db(
@@ -65,7 +74,7 @@ def main() -> None:
     try:
         # create_test_db has pointed the connection at the bench database; make sure of it
         # before anything is deleted.
-        if connection.settings_dict["NAME"] != BENCH_DATABASE:
+        if connection.settings_dict["NAME"] != bench_database:
             raise SystemExit("Not connected to the bench database; stopping.")
         print(f"bench database ready in {time.perf_counter() - started:.1f} s")
         _report_machine()
@@ -89,15 +98,16 @@ def _report_machine() -> None:
 
 def _empty() -> None:
     """A kept bench database still holds the last run's rows; start from nothing."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"TRUNCATE {Referral.pgh_event_models['insert']._meta.db_table}, "
-            f"{Patient.pgh_event_models['insert']._meta.db_table}, pghistory_context, "
-            f"{Referral._meta.db_table}, {Patient._meta.db_table}"
-            # Concerns and "at the limit" marks point at referrals; the bench makes none, but
-            # TRUNCATE refuses a table others reference unless they go too.
-            " CASCADE"
+    tables = {"pghistory_context"}
+    for model in (Referral, Patient, Consent):
+        tables.add(model._meta.db_table)
+        tables.update(
+            event._meta.db_table for event in getattr(model, "pgh_event_models", {}).values()
         )
+    with connection.cursor() as cursor:
+        # Concerns, marks, episodes and more point at referrals and patients; the bench makes
+        # none, but TRUNCATE refuses a table others reference unless they go too.
+        cursor.execute(f"TRUNCATE {', '.join(sorted(tables))} CASCADE")
 
 
 def _directory() -> None:
@@ -156,6 +166,11 @@ def _write_file(path: Path, rows: int, *, urgency_shift: int = 0) -> None:
                 closed = min(referred + timedelta(days=rng.randrange(1, 60)), now)
                 closed = closed.isoformat(timespec="minutes")
             needs = ";".join(rng.sample(NEEDS, rng.randrange(1, 3)))
+            # A voluntary referral shares the patient's details, so it needs a lawful basis;
+            # most rest on consent given on the day (docs/referral-import.md).
+            basis = consent_on = method = ""
+            if sector == "voluntary":
+                basis, consent_on, method = "consent", referred.date().isoformat(), "in_person"
             values = {
                 "external_id": f"BENCH-{index:07d}",
                 "nhs_number": synthetic_nhs_number(person),
@@ -174,6 +189,10 @@ def _write_file(path: Path, rows: int, *, urgency_shift: int = 0) -> None:
                 "status": status,
                 "closed_at": closed,
                 "decline_reason": "",
+                "lawful_basis": basis,
+                "lawful_basis_reason": "",
+                "consent_given_on": consent_on,
+                "consent_method": method,
             }
             file.write(",".join(values[column] for column in COLUMNS) + "\n")
 

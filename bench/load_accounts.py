@@ -9,7 +9,8 @@ reach in minutes, and every other per-person part of a page (notifications, "nee
 now") would be one person's. The accounts are made like the demo's, in its system, with its
 public password; run it only against a copy of VSO Care made for the load test, after `make
 run` (or `python -m vsocare.launcher`) has loaded the demo there. It is idempotent: an account
-that exists is left as it is.
+that exists is left as it is. It refuses to run on a database that holds anything but synthetic
+data (bench/guard.py): an NHS number outside the 999 range, an account at a real domain.
 
     load-icc-01@eastern-health.example …       referrers in Ivy Carter's team
     load-lead-01@vso-load.example …            VSO leads, spread over the demo's voluntary
@@ -38,6 +39,8 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from guard import refuse_unless_synthetic  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
 from accounts.services import user_create  # noqa: E402
@@ -58,6 +61,7 @@ def main() -> None:
     options = parser.parse_args()
     if settings.PRODUCTION:
         sys.exit("These accounts have the demo's public password: not in production.")
+    refuse_unless_synthetic(connection, connection.settings_dict["NAME"])
 
     demo_icc = User.objects.filter(email__iexact=DEMO_ICC.email).select_related("organisation")
     if not demo_icc.exists():

@@ -509,9 +509,9 @@ _COLUMNS = (
     "remit_reasons, override_reason, interim_cover_for_id"
 )
 _INSERT_SQL = f"""
-INSERT INTO {{referral}} ({_COLUMNS}, lawful_basis, created_at, updated_at, created_by_id,
-                         version)
-SELECT {_COLUMNS}, CASE WHEN destination_sector = 'voluntary' THEN 'consent' ELSE '' END,
+INSERT INTO {{referral}} ({_COLUMNS}, lawful_basis, lawful_basis_reason, created_at,
+                         updated_at, created_by_id, version)
+SELECT {_COLUMNS}, CASE WHEN destination_sector = 'voluntary' THEN 'consent' ELSE '' END, '',
        referred_at,
        greatest(referred_at, decided_at, first_contact_at, closed_at, withdrawn_at),
        referrer_id, 1

@@ -3,10 +3,11 @@ against the speed targets of issue #5 (point 8). See bench/README.md.
 
     .venv/bin/python bench/reports.py --rows 1000000 --rows 5000000
 
-For each size it builds a database of its own (`vsocare_bench_reports_<rows>`, through Django's
-test-database machinery, on the server in DATABASE_URL: by default the machine's PostgreSQL on
-127.0.0.1:5432), fills it with a synthetic world (bench/report_data.py: NHS numbers only from the
-999 range, which is never issued), and measures:
+For each size it builds a database of its own (`vsocare_bench_reports_<rows>`, or
+--database-prefix, through Django's test-database machinery, on the server in DATABASE_URL: by
+default the machine's PostgreSQL on 127.0.0.1:5432), fills it with a synthetic world
+(bench/report_data.py: NHS numbers only from the 999 range, which is never issued), and
+measures:
 
 1. each nightly report, for yesterday, the month to date and the year to date, against the same
    aggregate as raw SQL run in the same process, interleaved; target: report / raw <= 1.3;
@@ -18,7 +19,9 @@ test-database machinery, on the server in DATABASE_URL: by default the machine's
    under 100 ms, at most 8 queries.
 
 The database is dropped at the end unless --keep is given; a kept database is used again when
-its rows, day, migrations and generator are the same.
+its rows, day, migrations and generator are the same. It refuses to start unless the
+application's database and each bench database, where they exist, hold synthetic data only
+(bench/guard.py).
 """
 
 import argparse
@@ -40,8 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vsocare.settings")
-# The machine's own servers. The application database named here is never connected to: the
-# benchmark creates its own database beside it.
+# The machine's own servers. The application database named here is only read, to check that
+# it holds synthetic data (bench/guard.py): the benchmark creates its own database beside it.
 os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/vsocare")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -58,6 +61,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from guard import refuse_unless_synthetic  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from commissioning.models import Organisation, Place, System  # noqa: E402
@@ -103,12 +107,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="timed runs of each report (7)")
     parser.add_argument("--requests", type=int, default=250, help="timed dashboard requests")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--database-prefix",
+        default=BENCH_PREFIX,
+        help=f"the bench databases are called PREFIX_<rows> ({BENCH_PREFIX})",
+    )
     args = parser.parse_args()
     sizes = sorted(set(args.rows or [1_000_000]))
 
     application_database = connection.settings_dict["NAME"]
-    if application_database.startswith(BENCH_PREFIX):
+    if application_database.startswith(args.database_prefix):
         sys.exit(f"The application's database is called {application_database}; refusing.")
+    # Every database before the first is made: making one drops a database of that name, and a
+    # kept one is used as it is.
+    refuse_unless_synthetic(
+        connection,
+        application_database,
+        *(_bench_database(args.database_prefix, rows) for rows in sizes),
+    )
 
     started = time.perf_counter()
     results = {"sizes": {}}
@@ -123,8 +139,12 @@ def main() -> None:
         print(f"\nfigures written to {args.json}")
 
 
+def _bench_database(prefix: str, rows: int) -> str:
+    return f"{prefix}_{rows}"
+
+
 def _bench_size(rows: int, args, application_database: str) -> dict:
-    name = f"{BENCH_PREFIX}_{rows}"
+    name = _bench_database(args.database_prefix, rows)
     result = {}
     connection.settings_dict["TEST"]["NAME"] = name
     started = time.perf_counter()
