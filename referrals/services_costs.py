@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import pghistory
@@ -23,6 +22,7 @@ from django.db.models import DecimalField, Exists, OuterRef
 from django.utils import timezone
 
 from commissioning.models import System
+from core.csv_import import CsvImportError, RowErrors, csv_records
 from core.nhs import check_digit
 from core.plausible import check_text, quoted, shown
 from referrals.models import Episode, Patient, PatientCost
@@ -53,12 +53,8 @@ AMOUNT_LIMIT = Decimal(10) ** (_column.max_digits - _column.decimal_places)
 AMOUNT_EXAMPLE = "3467.00"
 
 
-class CostImportError(Exception):
-    """A file, or rows in it, that cannot be imported; nothing was changed."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class CostImportError(CsvImportError):
+    """A cost file, or rows in it, that cannot be imported; nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -77,41 +73,6 @@ class CostRow:
     nhs_number: str | None
     cost_12m_before: Decimal | None
     cost_12m_after: Decimal | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Error:
-    line: int
-    position: int
-    message: str
-
-
-class _Errors:
-    """Errors in file order: by line, then by the column's place in the header."""
-
-    def __init__(self, positions: dict[str, int]) -> None:
-        self.positions = positions
-        self.found: list[_Error] = []
-        # Cells refused for their text, which nothing else is said about.
-        self.refused: set[tuple[int, str]] = set()
-
-    def add(self, line: int, column: str, message: str) -> None:
-        if (line, column) not in self.refused:
-            self.found.append(
-                _Error(
-                    line, self.positions.get(column, 0), f"row {line}, column {column}: {message}"
-                )
-            )
-
-    def refuse(self, line: int, column: str, messages: list[str]) -> None:
-        for message in messages:
-            self.add(line, column, message)
-        self.refused.add((line, column))
-
-    def raise_if_any(self) -> None:
-        if self.found:
-            in_order = sorted(self.found, key=attrgetter("line", "position", "message"))
-            raise CostImportError([error.message for error in in_order])
 
 
 def cost_import_system(*, name: str | None) -> System:
@@ -137,7 +98,7 @@ def costs_import(*, lines: Iterable[str], system: System) -> CostImportResult:
     raise CostImportError listing every problem as `row N, column C: message`."""
     reader = csv.reader(lines)
     positions = _header_positions(next(reader, None))
-    errors = _Errors(positions)
+    errors = RowErrors(positions, error=CostImportError)
     rows = list(_read_rows(reader, positions=positions, errors=errors))
     _check_duplicates(rows, errors=errors)
     patient_ids = _check_patients(rows, errors=errors, system=system)
@@ -172,51 +133,15 @@ def _header_positions(header: list[str] | None) -> dict[str, int]:
 
 
 def _read_rows(
-    reader: "Reader", *, positions: dict[str, int], errors: _Errors
+    reader: "Reader", *, positions: dict[str, int], errors: RowErrors
 ) -> Iterator[CostRow]:
     """Every row after the header that is not blank; one that cannot be read is reported."""
-    width = len(positions)
-    by_position = sorted(positions, key=positions.__getitem__)
-    read = 0
-    line = reader.line_num + 1
-    while True:
-        try:
-            cells = next(reader, None)
-        except csv.Error as error:
-            errors.add(line, "-", f"Not readable as CSV: {error}.")
-            return
-        if cells is None:
-            return
-        if any(cell.strip() for cell in cells):
-            read += 1
-            if read > MAX_ROWS:
-                raise CostImportError(
-                    [
-                        f"row {line}, column -: More than {MAX_ROWS:,} rows, the most one import "
-                        "takes; split the file."
-                    ]
-                )
-            if len(cells) < width:
-                errors.add(
-                    line,
-                    by_position[len(cells)],
-                    f"Missing: the row has {len(cells)} values and the header {width} columns.",
-                )
-            elif len(cells) > width:
-                errors.add(
-                    line,
-                    str(width + 1),
-                    f"A value past the last of the header's {width} columns; "
-                    "is a comma inside a value not quoted?",
-                )
-            else:
-                values = {name: cells[position].strip() for name, position in positions.items()}
-                yield _read_row(values, line=line, errors=errors)
-        # A row starts on the line after the last one read; quoted values may span lines.
-        line = reader.line_num + 1
+    for line, cells in csv_records(reader, positions=positions, errors=errors, max_rows=MAX_ROWS):
+        values = {name: cells[position].strip() for name, position in positions.items()}
+        yield _read_row(values, line=line, errors=errors)
 
 
-def _read_row(values: dict[str, str], *, line: int, errors: _Errors) -> CostRow:
+def _read_row(values: dict[str, str], *, line: int, errors: RowErrors) -> CostRow:
     for column in COLUMNS:
         value = values[column]
         try:
@@ -253,7 +178,7 @@ def _nhs_number(text: str) -> str | None:
     return number if check_digit(number[:9]) == int(number[9]) else None
 
 
-def _amount(text: str, *, column: str, line: int, errors: _Errors) -> Decimal | None:
+def _amount(text: str, *, column: str, line: int, errors: RowErrors) -> Decimal | None:
     if not text:
         return None
     match = AMOUNT.fullmatch(text)
@@ -282,7 +207,7 @@ def _amount(text: str, *, column: str, line: int, errors: _Errors) -> Decimal | 
     return None
 
 
-def _check_duplicates(rows: list[CostRow], *, errors: _Errors) -> None:
+def _check_duplicates(rows: list[CostRow], *, errors: RowErrors) -> None:
     first_with_number: dict[str, int] = {}
     for row in rows:
         if row.nhs_number is None:
@@ -293,7 +218,7 @@ def _check_duplicates(rows: list[CostRow], *, errors: _Errors) -> None:
             errors.add(row.line, "nhs_number", f"Also on row {first}; one row per patient.")
 
 
-def _check_patients(rows: list[CostRow], *, errors: _Errors, system: System) -> dict[str, int]:
+def _check_patients(rows: list[CostRow], *, errors: RowErrors, system: System) -> dict[str, int]:
     """NHS number -> id of each patient the file names who has an episode in the system."""
     numbers = list({row.nhs_number for row in rows if row.nhs_number})
     in_system = Episode.objects.filter(

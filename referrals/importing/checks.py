@@ -11,7 +11,8 @@ from datetime import date, datetime
 from django.db import connection
 
 from commissioning.models import Organisation, Sector
-from referrals.importing.columns import Row, RowErrors
+from core.csv_import import RowErrors
+from referrals.importing.columns import Row
 from referrals.models import Patient, Referral
 
 

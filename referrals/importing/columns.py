@@ -7,13 +7,13 @@ docs/referral-import.md describes the file column by column; keep the two in ste
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from django.db.models import CharField, Model
 
 from commissioning.codes import Urgency
 from commissioning.models import Organisation, Sector, Service
+from core.csv_import import CsvImportError
 from core.plausible import NOTE_MAX_LENGTH
 from referrals.models import (
     CHOSEN_BASES,
@@ -127,12 +127,8 @@ CODED_COLUMNS = (
 )
 
 
-class ReferralImportError(Exception):
-    """A file, or rows in it, that cannot be imported; nothing was changed."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class ReferralImportError(CsvImportError):
+    """A referral file, or rows in it, that cannot be imported; nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -172,40 +168,3 @@ class Row:
     lawful_basis_reason: str = ""
     consent_given_on: date | None = None
     consent_method: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    line: int
-    # The column's place in the header, so that a row's errors read left to right.
-    position: int
-    message: str
-
-
-class RowErrors:
-    """Errors kept in file order: by line, then by the column's place in the header."""
-
-    def __init__(self, positions: dict[str, int]) -> None:
-        self.positions = positions
-        self.found: list[RowError] = []
-        # (line, column) of the cells refused for their text, which nothing else is said about.
-        self.refused: set[tuple[int, str]] = set()
-
-    def add(self, line: int, column: str, message: str) -> None:
-        if (line, column) in self.refused:
-            return
-        self.found.append(
-            RowError(line, self.positions.get(column, 0), f"row {line}, column {column}: {message}")
-        )
-
-    def refuse(self, line: int, column: str, messages: list[str]) -> None:
-        """A cell whose text cannot be used at all (a control character, too long): said once;
-        what follows from reading it as blank ("Required.") is not said as well."""
-        for message in messages:
-            self.add(line, column, message)
-        self.refused.add((line, column))
-
-    def raise_if_any(self) -> None:
-        if self.found:
-            in_order = sorted(self.found, key=attrgetter("line", "position", "message"))
-            raise ReferralImportError([error.message for error in in_order])

@@ -5,7 +5,6 @@ Rows are checked against lookups loaded once, in a handful of queries whatever t
 checks.py then looks across rows and at what the database already holds.
 """
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -17,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from commissioning.models import Need, Organisation, Sector, Service
+from core.csv_import import RowErrors, csv_records
 from core.plausible import (
     IN_THE_FUTURE,
     check_birth_date,
@@ -41,7 +41,6 @@ from referrals.importing.columns import (
     UK,
     ReferralImportError,
     Row,
-    RowErrors,
 )
 from referrals.models import BASES_WITHOUT_CONSENT, LawfulBasis, ReferralStatus
 
@@ -156,69 +155,26 @@ def read_rows(
 ) -> list[Row]:
     """Every row after the header that is not blank; a row that cannot be read is reported and
     left out."""
-    width = len(positions)
-    by_position = sorted(positions, key=positions.__getitem__)
     # Cells are filled by position, not by name: keyword arguments spelt by the header's text
     # are matched by comparing strings, slow enough to notice over 100,000 rows.
-    pick = itemgetter(*(positions.get(name, width) for name in COLUMNS))
+    pick = itemgetter(*(positions.get(name, len(positions)) for name in COLUMNS))
     now = timezone.now()
     today = now.astimezone(UK).date()
     rows = []
-    read = 0
-    line = reader.line_num + 1
-    while True:
-        try:
-            cells = next(reader, None)
-        except csv.Error as error:
-            errors.add(line, "-", f"Not readable as CSV: {error}.")
-            break
-        if cells is None:
-            break
-        if any(cell.strip() for cell in cells):
-            read += 1
-            if read > MAX_ROWS:
-                # Refused at once: the rows after it would only be read into memory to be thrown
-                # away.
-                raise ReferralImportError(
-                    [
-                        f"row {line}, column -: More than {MAX_ROWS:,} rows, the most one "
-                        "import takes; split the file."
-                    ]
-                )
-            if len(cells) < width:
-                errors.add(
-                    line,
-                    by_position[len(cells)],
-                    f"Missing: the row has {len(cells)} values and the header {width} columns.",
-                )
-            elif len(cells) > width:
-                errors.add(
-                    line,
-                    str(width + 1),
-                    f"A value past the last of the header's {width} columns; "
-                    "is a comma inside a value not quoted?",
-                )
-            else:
-                # The blank is what an optional column the header leaves out reads.
-                cells.append("")
-                values = list(map(str.strip, pick(cells)))
-                # One search of the whole row and one length test a cell in C, so that the
-                # usual row, with nothing to refuse, does not pay for checking every cell on
-                # its own: that made reading 100,000 rows take twice as long.
-                if not is_plain_text("".join(values)) or any(map(gt, map(len, values), LIMITS)):
-                    _check_text(values, line=line, errors=errors)
-                rows.append(
-                    read_row(
-                        Cells(*values),
-                        line=line,
-                        lookups=lookups,
-                        errors=errors,
-                        now=now,
-                        today=today,
-                    )
-                )
-        # A row starts on the line after the last one read; quoted values may span lines.
-        line = reader.line_num + 1
+    for line, cells in csv_records(reader, positions=positions, errors=errors, max_rows=MAX_ROWS):
+        # The blank is what an optional column the header leaves out reads.
+        cells.append("")
+        values = list(map(str.strip, pick(cells)))
+        # One search of the whole row and one length test a cell in C, so that the usual row,
+        # with nothing to refuse, does not pay for checking every cell on its own: that made
+        # reading 100,000 rows take twice as long.
+        if not is_plain_text("".join(values)) or any(map(gt, map(len, values), LIMITS)):
+            _check_text(values, line=line, errors=errors)
+        rows.append(
+            read_row(
+                Cells(*values), line=line, lookups=lookups, errors=errors, now=now, today=today
+            )
+        )
     return rows
 
 

@@ -11,12 +11,13 @@ import pghistory
 from django.db import transaction
 
 from accounts.models import Role, User
+from core.csv_import import RowErrors
 from referrals.importing.checks import (
     check_across_rows,
     check_existing_patients,
     check_existing_referrals,
 )
-from referrals.importing.columns import ImportResult, ReferralImportError, RowErrors
+from referrals.importing.columns import ImportResult, ReferralImportError
 from referrals.importing.reading import header_positions, load_lookups, read_rows
 from referrals.importing.writing import write
 
@@ -50,7 +51,7 @@ def referrals_import(*, lines: Iterable[str], referrer: User) -> ImportResult:
     reader = csv.reader(lines)
     header = next(reader, None)
     positions = header_positions(header)
-    errors = RowErrors(positions)
+    errors = RowErrors(positions, error=ReferralImportError)
     team = referrer.organisation
     assert team is not None, "referrer_for_import refuses a referrer with no organisation"
     lookups = load_lookups(system_id=team.system_id)

@@ -2,10 +2,9 @@ import io
 from pathlib import Path
 
 import pghistory
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from core.plausible import read_bytes
+from core.csv_import import CsvFileError, csv_file_text
 from referrals.services_costs import (
     MAX_FILE_BYTES,
     CostImportError,
@@ -33,16 +32,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, system: str | None, **options):
         try:
-            data = read_bytes(file, max_bytes=MAX_FILE_BYTES)
-            # utf-8-sig, because spreadsheet programs often start a CSV file with a byte order
-            # mark; line ends of any kind become "\n".
-            text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig").read()
-        except OSError as error:
-            raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
-        except ValidationError as error:
-            raise CommandError(f"Nothing was imported from {file}: {error.messages[0]}") from error
-        except UnicodeDecodeError as error:
-            raise CommandError(f"{file} is not a UTF-8 file: {error}.") from error
+            text = csv_file_text(file, max_bytes=MAX_FILE_BYTES)
+        except CsvFileError as error:
+            raise CommandError(str(error)) from error
 
         try:
             system_obj = cost_import_system(name=system)

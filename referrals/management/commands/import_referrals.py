@@ -2,10 +2,9 @@ import io
 from pathlib import Path
 
 import pghistory
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from core.plausible import read_bytes
+from core.csv_import import CsvFileError, csv_file_text
 from referrals.importing.columns import MAX_FILE_BYTES, ReferralImportError
 from referrals.importing.run import referrals_import, referrer_for_import
 
@@ -31,16 +30,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, referrer: str, **options):
         try:
-            data = read_bytes(file, max_bytes=MAX_FILE_BYTES)
-            # As read_text reads it, line ends of any kind become "\n"; utf-8-sig, because
-            # spreadsheet programs often start a CSV file with a byte order mark.
-            text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig").read()
-        except OSError as error:
-            raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
-        except ValidationError as error:
-            raise CommandError(f"Nothing was imported from {file}: {error.messages[0]}") from error
-        except UnicodeDecodeError as error:
-            raise CommandError(f"{file} is not a UTF-8 file: {error}.") from error
+            text = csv_file_text(file, max_bytes=MAX_FILE_BYTES)
+        except CsvFileError as error:
+            raise CommandError(str(error)) from error
 
         try:
             user = referrer_for_import(email=referrer)
