@@ -1,11 +1,14 @@
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.forms.utils import pretty_name
+from django.utils import timezone
 
-from core.plausible import DESCRIPTION_MAX_LENGTH, check_text
+from core.plausible import DESCRIPTION_MAX_LENGTH, check_period_day, check_text
+from core.widgets import DateInput
 
 UNLIMITED = 2**31
 
@@ -133,3 +136,42 @@ class PlainTextOnly(forms.BaseForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         refuse_control_characters(self)
+
+
+class PeriodForm(forms.Form):
+    """A report's period, whole days from and to: the dashboard's, the "Added value" pages' and
+    any report page's, so that each says the same about the same bad dates."""
+
+    date_from = forms.DateField(
+        label="From",
+        widget=DateInput(),
+        error_messages={
+            "required": "Enter the first day of the period.",
+            "invalid": "The first day of the period must be a real date, such as 1 4 2026.",
+        },
+    )
+    date_to = forms.DateField(
+        label="To",
+        widget=DateInput(),
+        error_messages={
+            "required": "Enter the last day of the period.",
+            "invalid": "The last day of the period must be a real date, such as 31 3 2027.",
+        },
+    )
+
+    def clean_date_from(self) -> date:
+        return check_period_day(
+            self.cleaned_data["date_from"], today=timezone.localdate(), what="The first day"
+        )
+
+    def clean_date_to(self) -> date:
+        return check_period_day(
+            self.cleaned_data["date_to"], today=timezone.localdate(), what="The last day"
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", "The period ends before it starts.")
+        return cleaned

@@ -1,4 +1,5 @@
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import django_filters
@@ -12,6 +13,7 @@ from commissioning.codes import Urgency
 from commissioning.forms import CodeChoiceField, flat_need_choices, need_choices
 from commissioning.models import Organisation, Place, Sector, Service
 from commissioning.selectors import places_visible_to
+from core.dates import day_start
 from core.forms import PlainTextOnly, SaysWhatToDo
 from core.plausible import check_birth_date, check_period_day, check_referral_date
 from core.widgets import DateInput
@@ -348,18 +350,25 @@ class ReferralFilter(django_filters.FilterSet):
     place = django_filters.ModelChoiceFilter(
         queryset=lambda request: places_visible_to(request.user), empty_label="Any place"
     )
+    # As ranges of referred_at rather than of its date, so that the list's index bounds them
+    # (referred_at::date is computed row by row, and read every row before the range).
     referred_from = django_filters.DateFilter(
-        label="Referred from",
-        field_name="referred_at",
-        lookup_expr="date__gte",
-        widget=DateInput(),
+        label="Referred from", method="filter_referred_from", widget=DateInput()
     )
     referred_to = django_filters.DateFilter(
-        label="Referred up to",
-        field_name="referred_at",
-        lookup_expr="date__lte",
-        widget=DateInput(),
+        label="Referred up to", method="filter_referred_to", widget=DateInput()
     )
+
+    def filter_referred_from(self, queryset, name, value):
+        # Before 1900 is every referral: and 0001-01-01 in UK time is not a UTC date.
+        return (
+            queryset.filter(referred_at__gte=day_start(value)) if value.year >= 1900 else queryset
+        )
+
+    def filter_referred_to(self, queryset, name, value):
+        if value >= date(9999, 1, 1):  # every referral; the day after 9999-12-31 is no date
+            return queryset
+        return queryset.filter(referred_at__lt=day_start(value + timedelta(days=1)))
 
     class Meta:
         model = Referral

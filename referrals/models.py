@@ -260,6 +260,29 @@ class Referral(AuditedModel):
                 fields=["referrer_organisation", "referred_at"], name="referral_team_date"
             ),
             models.Index(fields=["patient", "status"], name="referral_patient_status"),
+            # Each role's list, newest first, read a page at a time (core.pagination): the
+            # referrer's own (and referral_team_date, their team's), the organisation's, and
+            # the commissioner's whole system.
+            models.Index(fields=["referrer", "referred_at"], name="referral_referrer_date"),
+            models.Index(fields=["organisation", "referred_at"], name="referral_org_date"),
+            models.Index(fields=["referred_at", "id"], name="referral_date_id"),
+            # The waiting list, longest wait first: only the open waits on statutory services,
+            # so the closed ones that make up most of the oldest rows are never read.
+            models.Index(
+                fields=["referrer_organisation", "referred_at"],
+                condition=Q(status__in=OPEN_STATUSES) & ~Q(destination_sector=Sector.VOLUNTARY),
+                name="referral_team_waiting",
+            ),
+            models.Index(
+                fields=["referrer", "referred_at"],
+                condition=Q(status__in=OPEN_STATUSES) & ~Q(destination_sector=Sector.VOLUNTARY),
+                name="referral_referrer_waiting",
+            ),
+            models.Index(
+                fields=["referred_at", "id"],
+                condition=Q(status__in=OPEN_STATUSES) & ~Q(destination_sector=Sector.VOLUNTARY),
+                name="referral_system_waiting",
+            ),
             # The escalation pass, every five minutes: only the statutory waits not yet
             # contacted or escalated are indexed.
             models.Index(
@@ -556,6 +579,11 @@ class ReportSnapshot(models.Model):
     kind = models.CharField(max_length=20, choices=ReportKind.choices)
     date_from = models.DateField()
     date_to = models.DateField()
+    # One place's figures, computed when a commissioner asked for them; the nights compute the
+    # whole system (no place).
+    place = models.ForeignKey(
+        Place, null=True, blank=True, on_delete=models.CASCADE, related_name="report_snapshots"
+    )
     generated_at = models.DateTimeField()
     # The report without its lists of referral ids; `referral_ids` holds those lists, row by
     # row (see referrals.reports.snapshots). A year of breaches in a large system is megabytes
@@ -567,8 +595,9 @@ class ReportSnapshot(models.Model):
         ordering = ["kind", "-date_to", "date_from"]
         constraints = [
             models.UniqueConstraint(
-                fields=["system", "kind", "date_from", "date_to"],
-                name="report_snapshot_one_per_system_and_period",
+                fields=["system", "kind", "date_from", "date_to", "place"],
+                name="report_snapshot_one_per_period_and_place",
+                nulls_distinct=False,
             ),
             models.CheckConstraint(
                 condition=Q(date_to__gte=F("date_from")), name="report_snapshot_period_ordered"
@@ -591,6 +620,11 @@ class ReportRun(models.Model):
     kind = models.CharField(max_length=20, choices=ReportKind.choices)
     date_from = models.DateField()
     date_to = models.DateField()
+    place = models.ForeignKey(
+        Place, null=True, blank=True, on_delete=models.CASCADE, related_name="report_runs"
+    )
+    # Asked for by a page (a period with no snapshot), not queued by the nights.
+    requested = models.BooleanField(default=False)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
@@ -598,7 +632,22 @@ class ReportRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["kind", "-started_at"], name="report_run_kind_started")]
+        indexes = [
+            models.Index(fields=["kind", "-started_at"], name="report_run_kind_started"),
+            models.Index(
+                fields=["system", "date_from", "date_to", "kind"], name="report_run_period"
+            ),
+        ]
+        constraints = [
+            # However many people ask for a period at once, one task computes it: the others
+            # join the run this leaves "running" (referrals.reports.snapshots.report_runs_request).
+            models.UniqueConstraint(
+                fields=["system", "kind", "date_from", "date_to", "place"],
+                condition=Q(outcome="running", requested=True),
+                name="report_run_one_request_running",
+                nulls_distinct=False,
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.date_from} to {self.date_to}: {self.outcome}"

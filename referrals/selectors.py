@@ -17,6 +17,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Value,
@@ -82,10 +83,40 @@ def identity_visible_to(user: User) -> bool:
 def referrer_team(user: User) -> Q:
     """The referrer's side of a referral: the ICC who made it, and the team (organisation) it was
     made from, which follows it up when the referrer is away."""
-    team = Q(referrer=user)
-    if user.organisation_id is not None:
-        team |= Q(referrer_organisation_id=user.organisation_id)
+    team = Q()
+    for half in referrer_team_halves(user):
+        team |= half
     return team
+
+
+def referrer_team_halves(user: User) -> list[Q]:
+    """referrer_team as its halves, each one index range: "me OR my team" in one WHERE makes
+    PostgreSQL read and sort the whole team's referrals to show a page of them."""
+    halves = [Q(referrer=user)]
+    if user.organisation_id is not None:
+        halves.append(Q(referrer_organisation_id=user.organisation_id))
+    return halves
+
+
+def referrals_visible_in_parts(user: User) -> list[QuerySet[Referral]]:
+    """referrals_visible_to(user) as querysets whose union it is, for the keyset-paginated lists
+    (core.pagination): the referrer's side as its two halves, anyone else as one."""
+    visible = referrals_visible_to(user)
+    system_id = system_id_of(user)
+    if user.role != Role.ICC or not user.is_active or system_id is None:
+        return [visible]
+    in_system = Referral.objects.filter(organisation__system_id=system_id)
+    return [in_system.filter(half) for half in referrer_team_halves(user)]
+
+
+def referral_list_rows() -> QuerySet[Referral]:
+    """What a list shows of each referral (core.pagination's `rows`): its parties in the same
+    query, and the remit-limit badge. Unscoped: the page's parts decide which referrals."""
+    return with_remit_mark_flag(
+        Referral.objects.select_related(
+            "patient", "organisation", "service", "referrer", "referrer_organisation"
+        )
+    )
 
 
 def in_referrer_team(user: User, referral: Referral) -> bool:
@@ -298,6 +329,21 @@ def waiting_on_statutory(user: User, *, now: datetime | None = None) -> QuerySet
         .order_by("referred_at"),
         now=now or timezone.now(),
     )
+
+
+def waiting_in_parts(user: User) -> list[QuerySet[Referral]]:
+    """waiting_on_statutory's referrals as parts (referrals_visible_in_parts), for its list."""
+    return [
+        part.filter(status__in=OPEN_STATUSES).exclude(destination_sector=Sector.VOLUNTARY)
+        for part in referrals_visible_in_parts(user)
+    ]
+
+
+def waiting_rows(*, now: datetime) -> QuerySet[Referral]:
+    """What the waiting list shows of each wait: its limit and its interim cover (the covers
+    with their organisations in one query)."""
+    covers = Prefetch("interim_cover", queryset=Referral.objects.select_related("organisation"))
+    return with_wait_limit(referral_list_rows().prefetch_related(covers), now=now)
 
 
 def with_wait_limit(referrals: QuerySet[Referral], *, now: datetime) -> QuerySet[Referral]:

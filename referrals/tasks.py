@@ -4,9 +4,10 @@ from celery import shared_task
 from django.utils import timezone
 
 from commissioning.models import System
-from referrals.models import ReportKind
+from referrals.models import ReportKind, ReportRun
 from referrals.reports.snapshots import (
     nightly_periods,
+    report_run_compute,
     report_runs_abandoned_fail,
     report_snapshot_refresh,
 )
@@ -28,6 +29,23 @@ def refresh_report_snapshot(kind: str, system_id: int, date_from: str, date_to: 
         date_to=date.fromisoformat(date_to),
     )
     return snapshot.pk
+
+
+# Not retried by Celery: the page that asked shows the failure and offers to ask again, rather
+# than saying "being prepared" through minutes of back-off.
+@shared_task(name="referrals.prepare_report")
+def prepare_report(run_id: int) -> int | None:
+    """Compute a report a page asked for (referrals.reports.loading.reports_prepare). Run twice
+    (a worker killed and the task delivered again), the second finds the run still "running"
+    and computes it again; a run already finished is left alone."""
+    run = (
+        ReportRun.objects.select_related("system", "place")
+        .filter(pk=run_id, outcome=ReportRun.Outcome.RUNNING)
+        .first()
+    )
+    if run is None:
+        return None
+    return report_run_compute(run=run).pk
 
 
 @shared_task(name="referrals.nightly_reports")

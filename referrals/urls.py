@@ -19,6 +19,16 @@ urlpatterns = [
         name="dashboard_csv",
     ),
     path(
+        "commissioner/dashboard/preparing/",
+        views_dashboard.dashboard_preparing,
+        name="dashboard_preparing",
+    ),
+    path(
+        "commissioner/dashboard/prepare/",
+        views_dashboard.dashboard_prepare,
+        name="dashboard_prepare",
+    ),
+    path(
         "commissioner/dashboard/breaches/",
         views_dashboard.breach_referrals,
         name="breach_referrals",

@@ -4,7 +4,6 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +14,7 @@ from accounts.models import VSO_ROLES, Role
 from accounts.permissions import role_required
 from core.conflicts import EditConflict
 from core.forms import add_service_errors
+from core.pagination import keyset_page
 from referrals import (
     selectors,
     selectors_consent,
@@ -52,12 +52,20 @@ ACTIONS = {
 def referral_list(request):
     if request.user.role == Role.ADMINISTRATOR:
         raise Http404  # administrators see no patients' referrals
-    filterset = ReferralFilter(
-        request.GET,
-        queryset=selectors.with_remit_mark_flag(selectors.referrals_visible_to(request.user)),
-        request=request,
+    parts = selectors.referrals_visible_in_parts(request.user)
+    filterset = ReferralFilter(request.GET, queryset=parts[0], request=request)
+    # The filters narrow each part alike. As FilterSet.qs does, a filter that does not
+    # validate is shown with its error and left out; the others still apply.
+    filterset.is_valid()
+    parts = [filterset.filter_queryset(part) for part in parts]
+    page = keyset_page(
+        parts,
+        rows=selectors.referral_list_rows(),
+        query=request.GET,
+        field="referred_at",
+        newest_first=True,
+        size=25,
     )
-    page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
     if request.user.role in VSO_ROLES:
         title = f"Referrals to {request.user.organisation.name}"
     elif request.user.role == Role.COMMISSIONER:
@@ -71,8 +79,14 @@ def referral_list(request):
 
 @role_required(Role.ICC, Role.COMMISSIONER)
 def referral_waiting(request):
-    page = Paginator(selectors.waiting_on_statutory(request.user), 50).get_page(
-        request.GET.get("page")
+    # Longest wait first: the list's order is the oldest referral first.
+    page = keyset_page(
+        selectors.waiting_in_parts(request.user),
+        rows=selectors.waiting_rows(now=timezone.now()),
+        query=request.GET,
+        field="referred_at",
+        newest_first=False,
+        size=50,
     )
     today = timezone.localdate()
     for referral in page:

@@ -1,26 +1,26 @@
-"""The commissioner's dashboard: the nightly reports, read from their snapshots when the period
-is one the night computed, and computed on the spot (the same SQL) for any other period."""
+"""The commissioner's dashboard: the reports, read from their snapshots. A period the nights did
+not compute is computed by a Celery task; until it is there the page says it is being prepared
+and polls for it (see referrals.reports.loading.reports_prepare)."""
 
-from datetime import date
 from urllib.parse import urlencode
 
 from django import forms
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
 from commissioning import remit
 from commissioning.models import Place
 from commissioning.selectors import places_visible_to, system_for
-from core.plausible import check_period_day
+from core.forms import PeriodForm
 from core.spreadsheets import SpreadsheetWriter
-from core.widgets import DateInput
 from referrals.models import ReportKind
 from referrals.reports import loading
 from referrals.reports.downloads import CSV_SECTIONS
@@ -35,23 +35,7 @@ from referrals.reports.tables import (
 from referrals.selectors import referrals_visible_to
 
 
-class DashboardForm(forms.Form):
-    date_from = forms.DateField(
-        label="From",
-        widget=DateInput(),
-        error_messages={
-            "required": "Enter the first day of the period.",
-            "invalid": "The first day of the period must be a real date, such as 1 4 2026.",
-        },
-    )
-    date_to = forms.DateField(
-        label="To",
-        widget=DateInput(),
-        error_messages={
-            "required": "Enter the last day of the period.",
-            "invalid": "The last day of the period must be a real date, such as 31 3 2027.",
-        },
-    )
+class DashboardForm(PeriodForm):
     place = forms.ModelChoiceField(
         queryset=Place.objects.none(), required=False, empty_label="Every place"
     )
@@ -59,23 +43,6 @@ class DashboardForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["place"].queryset = places_visible_to(user)
-
-    def clean_date_from(self) -> date:
-        return check_period_day(
-            self.cleaned_data["date_from"], today=timezone.localdate(), what="The first day"
-        )
-
-    def clean_date_to(self) -> date:
-        return check_period_day(
-            self.cleaned_data["date_to"], today=timezone.localdate(), what="The last day"
-        )
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and end < start:
-            self.add_error("date_to", "The period ends before it starts.")
-        return cleaned
 
 
 def _period(request) -> tuple[DashboardForm, Period | None]:
@@ -106,6 +73,16 @@ def dashboard(request):
     if period:
         loaded = loading.dashboard_reports(period=period)
         query = _period_query(period)
+        context.update(
+            query=query,
+            latest=loaded.latest,
+            stale=loaded.stale,
+            failed_run=loading.last_failed_run(system=period.system),
+        )
+        if loaded.missing:
+            context["preparing"] = loading.reports_prepare(period=period, kinds=loaded.missing)
+            context["place"] = period.place
+            return render(request, "referrals/dashboard.html", context)
         sections = loading.sections_rendered(
             loaded=loaded,
             query=query,
@@ -115,14 +92,66 @@ def dashboard(request):
         )
         context.update(
             split=loaded.reports[ReportKind.REFERRAL_SPLIT],
-            query=query,
             sections=mark_safe(sections),  # rendered by the template engine, escaped there
-            snapshot=loaded.stored.get(ReportKind.REFERRAL_SPLIT),
-            latest=loaded.latest,
-            stale=loaded.stale,
-            failed_run=loading.last_failed_run(system=period.system),
+            snapshot=loaded.stored[ReportKind.REFERRAL_SPLIT],
+            old_figures=timezone.now() - loaded.stored[ReportKind.REFERRAL_SPLIT].generated_at
+            > loading.STALE_AFTER,
         )
     return render(request, "referrals/dashboard.html", context)
+
+
+@role_required(Role.COMMISSIONER)
+def dashboard_preparing(request):
+    """What the "being prepared" panel polls: the panel again while a report is being computed
+    (or has failed), and once every report is there a full reload (HX-Refresh), which draws the
+    page, charts and all, from the snapshots as any other visit would."""
+    _, period = _period(request)
+    if not period:
+        raise Http404
+    loaded = loading.dashboard_reports(period=period)
+    if not loaded.missing:
+        response = HttpResponse("The reports are ready.")
+        response["HX-Refresh"] = "true"
+        return response
+    return render(
+        request,
+        "referrals/_report_preparing.html",
+        {
+            "preparing": loading.reports_prepare(period=period, kinds=loaded.missing),
+            "query": _period_query(period),
+            "place": period.place,
+        },
+    )
+
+
+@require_POST
+@role_required(Role.COMMISSIONER)
+def dashboard_prepare(request):
+    """Ask again for the reports of a period whose computing failed."""
+    _, period = _period(request)
+    if not period:
+        raise Http404
+    loading.reports_prepare(
+        period=period, kinds=loading.dashboard_reports(period=period).missing, again=True
+    )
+    return redirect(f"{reverse('dashboard')}?{_period_query(period)}")
+
+
+def _being_prepared(request, *, period: Period, kind: str) -> HttpResponse:
+    """A download or drill-down of a period with no snapshot: ask for it, and say so (202, the
+    request accepted and not yet done) rather than compute it here."""
+    return render(
+        request,
+        "referrals/report_being_prepared.html",
+        {
+            "preparing": loading.reports_prepare(period=period, kinds=[kind]),
+            "query": _period_query(period),
+            "place": period.place,
+            "date_from": period.date_from,
+            "date_to": period.date_to,
+        },
+        status=202,
+    )
 
 
 def _sections_context(reports: dict, query: str) -> dict:
@@ -170,6 +199,8 @@ def dashboard_csv(request, section):
         raise Http404
     kind, rows, columns = CSV_SECTIONS[section]
     report = loading.report_for_period(kind=kind, period=period)
+    if report is None:
+        return _being_prepared(request, period=period, kind=kind)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = (
         f'attachment; filename="{section.replace("_", "-")}-{period.date_from}-'
@@ -211,6 +242,8 @@ def breach_referrals(request):
     if not period:
         raise Http404
     breaches = loading.report_for_period(kind=ReportKind.REMIT_BREACHES, period=period)
+    if breaches is None:
+        return _being_prepared(request, period=period, kind=ReportKind.REMIT_BREACHES)
     wanted = tuple(request.GET.get(key, "") for key in ("organisation", "service", "rule"))
     row = next(
         (r for r in (*breaches["by_service"], *breaches.get("marked_at_limit", []))

@@ -312,6 +312,26 @@ def eager_tasks(settings):
 
 
 @pytest.fixture
+def reports_at_once(client, monkeypatch, eager_tasks):
+    """A report a page asks for (a period with no snapshot) is computed as it asks, and the page
+    asked once more, as its polling would: for tests of what the reports say, not of how they are
+    prepared off the web (tests/referrals/test_reports_off_the_web.py)."""
+    from referrals.reports import loading
+    from referrals.tasks import prepare_report
+
+    monkeypatch.setattr(loading, "_queue_after_commit", prepare_report.delay)
+    get = client.get
+
+    def get_once_prepared(*args, **kwargs):
+        response = get(*args, **kwargs)
+        if response.status_code == 202 or (response.context and "preparing" in response.context):
+            response = get(*args, **kwargs)
+        return response
+
+    monkeypatch.setattr(client, "get", get_once_prepared)
+
+
+@pytest.fixture
 def known_patient(patient, icc, social_care):
     """Known to the ICC's team (an earlier referral) and with consent to share on record."""
     ReferralFactory(

@@ -70,19 +70,35 @@ def report_snapshot_refresh(
     The run is recorded first and marked failed if anything goes wrong; the snapshot is only
     written, in one statement, once the whole report is computed, so none is ever half-written.
     """
-    system = System.objects.get(pk=system_id)
     run = ReportRun.objects.create(
-        system=system, kind=kind, date_from=date_from, date_to=date_to, started_at=timezone.now()
+        system_id=system_id,
+        kind=kind,
+        date_from=date_from,
+        date_to=date_to,
+        started_at=timezone.now(),
     )
+    return report_run_compute(run=run)
+
+
+def report_run_compute(*, run: ReportRun) -> ReportSnapshot:
+    """Compute the report a run stands for and store it as the snapshot of its period and place;
+    the run says how it went."""
     try:
-        report = report_compute(kind=kind, system=system, date_from=date_from, date_to=date_to)
+        report = report_compute(
+            kind=run.kind,
+            system=run.system,
+            date_from=run.date_from,
+            date_to=run.date_to,
+            place=run.place,
+        )
         data, ids = figures_and_ids(report)
         with transaction.atomic():
             snapshot, _ = ReportSnapshot.objects.update_or_create(
-                system=system,
-                kind=kind,
-                date_from=date_from,
-                date_to=date_to,
+                system_id=run.system_id,
+                kind=run.kind,
+                date_from=run.date_from,
+                date_to=run.date_to,
+                place=run.place,
                 defaults={"data": data, "referral_ids": ids, "generated_at": timezone.now()},
             )
     except Exception as error:
@@ -97,16 +113,56 @@ def report_snapshot_refresh(
     return snapshot
 
 
+def report_runs_request(
+    *, system: System, kinds: list[str], date_from: date, date_to: date, place: Place | None
+) -> list[int]:
+    """Ask for the reports of a period that has no snapshot, to be computed by a task and not
+    by the web worker that asks. Returns the ids of the runs this call started, for the caller
+    to queue once its transaction commits; a kind already being computed for the period (a
+    "running" requested run) is joined, not started again.
+
+    One INSERT: the partial unique constraint report_run_one_request_running lets only one
+    requested run of a period and place be "running", so of two requests at the same moment
+    one inserts and the other, finding the conflict, inserts nothing and joins it."""
+    if not kinds:
+        return []
+    table = ReportRun._meta.db_table
+    now = timezone.now()
+    values = ", ".join(["(%s, %s, %s, %s, %s, true, %s, %s, '')"] * len(kinds))
+    params: list[int | str | date | datetime | None] = []
+    for kind in kinds:
+        params += [
+            system.pk, kind, date_from, date_to, place.pk if place else None,
+            now, ReportRun.Outcome.RUNNING,
+        ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table}
+                (system_id, kind, date_from, date_to, place_id, requested, started_at, outcome,
+                 error)
+            VALUES {values}
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """,
+            params,
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 # A run still "running" this long after it started had its worker killed: Celery's hard time
 # limit would have stopped it sooner, and a stopped run records its failure.
 ABANDONED_GRACE = timedelta(minutes=5)
 ABANDONED_ERROR = "The worker stopped before the report was finished; it is being run again."
+# A period a page asked for is not run again unasked: the page shows this and offers to ask.
+ABANDONED_REQUEST_ERROR = "The worker stopped before the report was finished."
 
 
 def report_runs_abandoned_fail(*, now: datetime) -> list[tuple[int, str, date, date]]:
     """Mark failed every run left "running" past the task's time limit (its worker was killed,
-    so nothing else will), for the dashboard to say so. Returns each such period once, as
-    (system id, kind, from, to), for the caller to run again. Safe to run twice or at once: a
+    so nothing else will), for the dashboard to say so. Returns each such nightly period once,
+    as (system id, kind, from, to), for the caller to run again; a period a page asked for
+    shows its failure there, for whoever wants it to ask again. Safe to run twice or at once: a
     run is marked by one UPDATE, which only a run still "running" matches."""
     cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) - ABANDONED_GRACE
     table = ReportRun._meta.db_table
@@ -114,16 +170,17 @@ def report_runs_abandoned_fail(*, now: datetime) -> list[tuple[int, str, date, d
         cursor.execute(
             f"""
             UPDATE {table}
-            SET outcome = %s, finished_at = %s, error = %s
+            SET outcome = %s, finished_at = %s,
+                error = CASE WHEN requested THEN %s ELSE %s END
             WHERE outcome = %s AND started_at < %s
-            RETURNING system_id, kind, date_from, date_to
+            RETURNING system_id, kind, date_from, date_to, requested
             """,
             [
-                ReportRun.Outcome.FAILED, now, ABANDONED_ERROR,
+                ReportRun.Outcome.FAILED, now, ABANDONED_REQUEST_ERROR, ABANDONED_ERROR,
                 ReportRun.Outcome.RUNNING, cutoff,
             ],
         )  # fmt: skip
-        return sorted(set(cursor.fetchall()))
+        return sorted({row[:4] for row in cursor.fetchall() if not row[4]})
 
 
 def nightly_periods(*, kind: str, system_id: int, today: date) -> list[tuple[date, date]]:
@@ -138,11 +195,17 @@ def nightly_periods(*, kind: str, system_id: int, today: date) -> list[tuple[dat
     earliest = yesterday - timedelta(days=CATCH_UP_DAYS)
     have = set(
         ReportSnapshot.objects.filter(
-            system_id=system_id, kind=kind, date_from__gte=earliest, date_to__lt=yesterday
+            system_id=system_id,
+            kind=kind,
+            place__isnull=True,
+            date_from__gte=earliest,
+            date_to__lt=yesterday,
         ).values_list("date_from", "date_to")
     )
     last = (
-        ReportSnapshot.objects.filter(system_id=system_id, kind=kind, date_to__lt=yesterday)
+        ReportSnapshot.objects.filter(
+            system_id=system_id, kind=kind, place__isnull=True, date_to__lt=yesterday
+        )
         .order_by("-date_to")
         .values_list("date_to", flat=True)
         .first()

@@ -50,8 +50,10 @@ def test_the_policy_is_sent_and_an_inline_script_does_not_run(page, live_server,
 
 
 def test_the_intake_and_the_dashboard_work_under_the_policy(
-    page, live_server, icc, commissioner, home_from_hospital, refused
+    page, live_server, icc, commissioner, home_from_hospital, refused, eager_tasks
 ):
+    # eager_tasks: the dashboard's reports are prepared in the server's thread as it asks,
+    # then its polling fills the page in, the htmx swap under the policy too.
     ReferralFactory.create_batch(2, referrer=icc, service=home_from_hospital)
     sign_in(page, live_server, icc, "Your referrals")
     page.goto(f"{live_server.url}/referrals/new/")

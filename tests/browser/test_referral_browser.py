@@ -117,8 +117,9 @@ def test_the_referral_form_works_from_the_keyboard_alone(
 
 
 def test_the_commissioners_dashboard_draws_its_charts_and_is_accessible(
-    page, live_server, commissioner, icc, home_from_hospital
+    page, live_server, commissioner, icc, home_from_hospital, eager_tasks
 ):
+    # eager_tasks: the reports are prepared as the page asks; its polling then fills it in.
     from tests.factories import ReferralFactory
 
     ReferralFactory.create_batch(2, referrer=icc, service=home_from_hospital)

@@ -142,6 +142,7 @@ def test_every_csv_is_suppressed_and_names_nobody(
             assert patient.family_name not in text
 
 
+@pytest.mark.usefixtures("reports_at_once")  # the dashboard's own reports, as if prepared
 def test_the_dashboard_fetches_its_added_value_section(client, commissioner, home_from_hospital):
     clients(home_from_hospital, 5)
     client.force_login(commissioner)

@@ -240,6 +240,7 @@ def test_the_task_runs_the_same_pass(clock, referral, icc, red_cross):
 # --- shown everywhere ------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("reports_at_once")  # the dashboard's reports, as if prepared
 @pytest.mark.django_db
 def test_the_escalation_and_its_time_show_on_the_list_the_referral_and_the_dashboard(
     client, clock, referral, icc, red_cross, commissioner

@@ -326,6 +326,7 @@ def commissioner_urls(client, referral: Referral) -> list[str]:
     ]
 
 
+@pytest.mark.usefixtures("reports_at_once")  # the dashboard's reports, as if prepared
 def test_a_commissioner_sees_no_direct_identifier_anywhere(client, commissioner, commissioned):
     patient, referral = commissioned
     client.force_login(commissioner)

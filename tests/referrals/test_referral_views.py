@@ -232,13 +232,14 @@ def test_the_lists_show_each_role_its_own_referrals_in_a_fixed_number_of_queries
 ):
     ReferralFactory.create_batch(30, service=home_from_hospital, referrer=icc)
     client.force_login(red_cross_lead)
+    client.get(reverse("referral_list"))  # the first request after signing in saves the session
 
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(6):
         response = client.get(reverse("referral_list"))
 
-    assert response.context["page"].paginator.count == 30
+    assert response.context["page"].count == 30
     client.force_login(other_lead)
-    assert client.get(reverse("referral_list")).context["page"].paginator.count == 0
+    assert client.get(reverse("referral_list")).context["page"].count == 0
 
 
 def test_the_list_filters_by_status_and_date(client, icc, home_from_hospital):
@@ -252,7 +253,7 @@ def test_the_list_filters_by_status_and_date(client, icc, home_from_hospital):
     recent = client.get(reverse("referral_list"), {"referred_from": "2026-11-01"})
     older = client.get(reverse("referral_list"), {"referred_to": "2026-10-01"})
 
-    assert recent.context["page"].paginator.count == 1
+    assert recent.context["page"].count == 1
     assert list(older.context["page"]) == [old]
 
 
@@ -314,9 +315,10 @@ def test_the_waiting_list_query_count_does_not_grow(
         20, referrer=icc, service=None, organisation=social_care, destination_sector="social_care"
     )
     client.force_login(icc)
+    client.get(reverse("referral_waiting"))  # the first request after signing in saves the session
 
-    # 9: the notification bell's unread count is one of them.
-    with django_assert_max_num_queries(9):
+    # The session, the user, the page, its interim covers and the notification bell's count.
+    with django_assert_max_num_queries(6):
         response = client.get(reverse("referral_waiting"))
 
     assert len(response.context["page"]) == 20

@@ -54,6 +54,7 @@ ROUTES = {
     "specification_retire": "specification", "specification_compare": "specification",
     "specification_create": "service", "directory_services_json": "public",
     "dashboard": None, "dashboard_csv": "csv", "breach_referrals": None,
+    "dashboard_preparing": None, "dashboard_prepare": None,
     "override_referrals": None, "referral_list": None, "referral_create": None,
     "referral_waiting": None, "referral_remit_check": None, "patient_lookup": None,
     "patient_search": None, "remit_page": None, "referral_detail": "referral",
