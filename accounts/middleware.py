@@ -10,6 +10,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.middleware import OTPMiddleware as DjangoOTPMiddleware
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.selectors import two_factor_device_of
 
@@ -19,6 +22,35 @@ logger = logging.getLogger(__name__)
 # two-factor pages themselves, and /health/ (which shows no data). The Django admin is not here:
 # it needs the code as every other page does.
 OPEN_BEFORE_SECOND_FACTOR = {"login", "logout", "two_factor_verify", "two_factor_enrol", "health"}
+
+
+class OTPMiddleware(DjangoOTPMiddleware):
+    """django-otp's middleware, without its query per request: the user arrives with the ids
+    of their confirmed authenticators (accounts.backends.EmailBackend), so the device the
+    session names is checked against those, as django-otp checks it (the same person's,
+    confirmed, still there). A device deleted or unconfirmed since the code was given leaves
+    the session unverified on the next request, as before."""
+
+    def _verify_user_sync(self, request: HttpRequest, user: Any) -> Any:
+        confirmed = getattr(user, "confirmed_device_ids", None)
+        if confirmed is None:  # signed in through another backend: django-otp's own way
+            return super()._verify_user_sync(request, user)
+        self._init_user_fields(user)
+        if user.is_authenticated:
+            user.otp_device = self._finalize_device(
+                request, user, _confirmed_device(request, user, confirmed)
+            )
+        return user
+
+
+def _confirmed_device(request: HttpRequest, user: Any, confirmed: list[int]) -> Any:
+    """The session's device, when it is one of the user's confirmed ones. Only its identity is
+    known: nothing reads more of request.user.otp_device than whether it is there."""
+    persistent_id = request.session.get(DEVICE_ID_SESSION_KEY) or ""
+    label, _, pk = DjangoOTPMiddleware._normalize_persistent_id(persistent_id).rpartition("/")
+    if label != TOTPDevice.model_label() or not pk.isdigit() or int(pk) not in confirmed:
+        return None
+    return TOTPDevice(pk=int(pk), user=user, confirmed=True)
 
 
 class TwoFactorMiddleware:

@@ -1,4 +1,5 @@
-"""How fast `manage.py import_referrals` loads a large file. See bench/README.md.
+"""How fast `manage.py import_referrals` loads a large file, against COPY, and how much memory it
+takes. See bench/README.md.
 
     .venv/bin/python bench/import_referrals.py --rows 100000
 
@@ -7,6 +8,13 @@ machinery, on the same server as the app: the embedded cluster or DATABASE_URL's
 directory, writes a synthetic CSV file (NHS numbers only from the 999 range, which is never
 issued), imports it, and drops the database at the end. The application's own database is only
 read, to check that it holds synthetic data (bench/guard.py); the script refuses to run if not.
+
+Then, --repeat times, interleaved: the first import again, and a COPY of the very rows it wrote
+(patients, referrals, their history events and context, consents) into the same tables, with
+the same indexes, constraints and commit, from a dump taken once; the ratio of the medians is the
+import's speed as a fraction of COPY's. Last, the peak memory of the import in a process of its
+own (`manage.py import_referrals`): the rise of its maximum resident set over the same command
+importing a one-row file.
 """
 
 import argparse
@@ -14,12 +22,15 @@ import csv
 import os
 import platform
 import random
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from io import StringIO
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,8 +40,10 @@ import django  # noqa: E402
 
 django.setup()
 
+import pgtrigger  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.management import CommandError, call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from guard import refuse_unless_synthetic  # noqa: E402
 
@@ -55,6 +68,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--database", default=BENCH_DATABASE, help=f"the bench database's name ({BENCH_DATABASE})"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="first imports and COPY loads, interleaved (3)"
     )
     args = parser.parse_args()
     bench_database = args.database
@@ -81,7 +97,7 @@ def main() -> None:
         _empty()
         _directory()
         with tempfile.TemporaryDirectory() as folder:
-            _runs(Path(folder), args.rows)
+            _runs(Path(folder), args.rows, repeat=args.repeat, database=bench_database)
     finally:
         connection.creation.destroy_test_db(application_database, verbosity=0, keepdb=args.keep_db)
 
@@ -92,18 +108,30 @@ def _report_machine() -> None:
         server = cursor.fetchone()[0]
     print(
         f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
-        f"{platform.python_version()}, PostgreSQL {server}"
+        f"{platform.python_version()}, PostgreSQL {server}; {_load()}"
     )
+
+
+def _load() -> str:
+    # Other work on the machine slows every figure; the ratio to COPY, measured interleaved,
+    # much less.
+    return "load average " + " ".join(f"{load:.1f}" for load in os.getloadavg())
+
+
+def _written_tables() -> list[str]:
+    """Every table an import writes, in an order COPY can load them in."""
+    tables = ["pghistory_context"]
+    for model in (Patient, Referral, Consent):
+        tables.append(model._meta.db_table)
+        tables += sorted(
+            {event._meta.db_table for event in getattr(model, "pgh_event_models", {}).values()}
+        )
+    return tables
 
 
 def _empty() -> None:
     """A kept bench database still holds the last run's rows; start from nothing."""
-    tables = {"pghistory_context"}
-    for model in (Referral, Patient, Consent):
-        tables.add(model._meta.db_table)
-        tables.update(
-            event._meta.db_table for event in getattr(model, "pgh_event_models", {}).values()
-        )
+    tables = set(_written_tables())
     with connection.cursor() as cursor:
         # Concerns, marks, episodes and more point at referrals and patients; the bench makes
         # none, but TRUNCATE refuses a table others reference unless they go too.
@@ -197,6 +225,21 @@ def _write_file(path: Path, rows: int, *, urgency_shift: int = 0) -> None:
             file.write(",".join(values[column] for column in COLUMNS) + "\n")
 
 
+def _spoil(path: Path, spoiled: Path) -> None:
+    """The file with its last row's status unknown, line by line, so that the bench itself does
+    not hold the file and its peak memory stays the import's."""
+    with path.open(encoding="utf-8", newline="") as source:
+        last = None
+        with spoiled.open("w", encoding="utf-8", newline="") as target:
+            for line in source:
+                if last is not None:
+                    target.write(last)
+                last = line
+            cells = next(csv.reader([last or ""]))
+            cells[COLUMNS.index("status")] = "lost"
+            target.write(",".join(cells) + "\n")
+
+
 def _import(path: Path) -> tuple[float, str]:
     out, err = StringIO(), StringIO()
     started = time.perf_counter()
@@ -207,7 +250,7 @@ def _import(path: Path) -> tuple[float, str]:
     return time.perf_counter() - started, out.getvalue().strip()
 
 
-def _runs(folder: Path, rows: int) -> None:
+def _runs(folder: Path, rows: int, *, repeat: int, database: str) -> None:
     path = folder / "referrals.csv"
     started = time.perf_counter()
     _write_file(path, rows)
@@ -216,11 +259,7 @@ def _runs(folder: Path, rows: int) -> None:
 
     # The same file with its last row spoiled: everything is checked, then nothing is written.
     spoiled = folder / "spoiled.csv"
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    last = next(csv.reader(lines[-1:]))
-    last[COLUMNS.index("status")] = "lost"
-    lines[-1] = ",".join(last) + "\n"
-    spoiled.write_text("".join(lines), encoding="utf-8")
+    _spoil(path, spoiled)
     changed = folder / "changed.csv"
     _write_file(changed, rows, urgency_shift=1)
 
@@ -235,6 +274,136 @@ def _runs(folder: Path, rows: int) -> None:
     print(
         f"\nin the database: {Referral.objects.count():,} referrals, "
         f"{Patient.objects.count():,} patients"
+    )
+    _against_copy(folder, path, rows, repeat=repeat)
+    _memory(folder, path, size, database=database)
+    print(f"\nat the end: {_load()}")
+
+
+def _against_copy(folder: Path, path: Path, rows: int, *, repeat: int) -> None:
+    """The first import and a COPY of the rows it writes, interleaved, each from empty tables."""
+    print(f"\nfirst import against COPY of the same rows, {repeat} of each, interleaved:")
+    dump = folder / "dump"
+    dump.mkdir()
+    imports, copies, referrals_only = [], [], []
+    for run in range(repeat):
+        _empty()
+        seconds, summary = _import(path)
+        imports.append(seconds)
+        if run == 0:
+            _dump(dump)
+        _empty()
+        steps = _copy_load(dump)
+        copies.append(sum(steps.values()))
+        referrals_only.append(steps[Referral._meta.db_table])
+        written = summary.split(": ", 1)[-1][:44]
+        print(f"  import {seconds:6.2f} s   COPY {copies[-1]:6.2f} s   {written}")
+        print("    COPY by step: " + ", ".join(f"{name} {t:.2f} s" for name, t in steps.items()))
+    imported, copied = statistics.median(imports), statistics.median(copies)
+    referrals = statistics.median(referrals_only)
+    print(
+        f"median: import {imported:.2f} s ({rows / imported:,.0f} rows/s), COPY {copied:.2f} s; "
+        f"the import runs at {copied / imported:.2f}x COPY"
+    )
+    # Issue #16 compared with COPY of the referrals alone, without their history or patients.
+    print(
+        f"against the COPY of the referrals alone ({referrals:.2f} s, without their history, the "
+        f"patients or the commit): {referrals / imported:.2f}x"
+    )
+
+
+def _dump(folder: Path) -> None:
+    with connection.cursor() as cursor:
+        for table in _written_tables():
+            with (
+                (folder / table).open("wb") as file,
+                cursor.cursor.copy(f"COPY {table} TO STDOUT") as copy,
+            ):
+                for data in copy:
+                    file.write(data)
+
+
+def _copy_load(folder: Path) -> dict[str, float]:
+    """Seconds to COPY the dumped rows back, table by table, then to commit (when the deferred
+    foreign keys are checked). The history triggers are set aside as the import sets them, since
+    the history rows are copied too."""
+    names = [
+        trigger.get_pgid(model)
+        for model, trigger in pgtrigger.registered()
+        if model in (Patient, Referral) and trigger.name in ("insert_insert", "update_update")
+    ]
+    steps = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + ",".join(names) + "}"]
+        )
+        for table in _written_tables():
+            started = time.perf_counter()
+            with (
+                (folder / table).open("rb") as file,
+                cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy,
+            ):
+                while data := file.read(1 << 20):
+                    copy.write(data)
+            steps[table] = time.perf_counter() - started
+        started = time.perf_counter()
+    steps["commit"] = time.perf_counter() - started
+    return steps
+
+
+# Runs manage.py, then writes the process's peak resident set (VmHWM) to a file. Not ru_maxrss:
+# Linux carries the parent's peak into a child's over fork and exec, so a child of this bench,
+# which has held more, would report the bench's own peak.
+_PEAK = """
+import runpy, sys
+sys.argv = ["manage.py", *sys.argv[2:]]
+try:
+    runpy.run_path("manage.py", run_name="__main__")
+finally:
+    with open("/proc/self/status") as status, open(PEAK_FILE, "w") as out:
+        out.write(next(line for line in status if line.startswith("VmHWM")).split()[1])
+"""
+
+
+def _memory(folder: Path, path: Path, size: float, *, database: str) -> None:
+    """The import's peak memory, in a process of its own so that nothing else the bench did
+    counts: the rise of its peak resident set over the same command on a one-row file."""
+    one_row = folder / "one_row.csv"
+    with path.open(encoding="utf-8") as source, one_row.open("w", encoding="utf-8") as target:
+        target.write(next(source) + next(source))
+    env = dict(os.environ)
+    env["DATABASE_URL"] = urlunsplit(urlsplit(settings.DATABASE_URL)._replace(path=f"/{database}"))
+    peak_file, errors = folder / "peak", folder / "stderr"
+    peaks = []
+    for file in (one_row, path):
+        _empty()
+        with errors.open("wb") as stderr:
+            finished = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    _PEAK.replace("PEAK_FILE", repr(str(peak_file))),
+                    "manage.py",
+                    "import_referrals",
+                    file,
+                    "--referrer",
+                    REFERRER,
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                check=False,
+            )
+        if finished.returncode:
+            print(f"  {file.name}: the import failed: {errors.read_text()[-500:]}")
+        # VmHWM is in kB.
+        peaks.append(int(peak_file.read_text()) / 1000)
+    rise = peaks[1] - peaks[0]
+    print(
+        f"\npeak memory of a first import in its own process: {peaks[1]:.0f} MB resident at most, "
+        f"{peaks[0]:.0f} MB for a one-row file: {rise:.0f} MB for a {size:.1f} MB file "
+        f"({rise / size:.1f}x its size)"
     )
 
 

@@ -7,7 +7,10 @@ class ReferralsConfig(AppConfig):
 
     def ready(self) -> None:
         from commissioning.capacity import register_capacity_counter
+        from referrals.remit_cache import connect_receivers
         from referrals.selectors import capacity_used
 
         # The directory and the remit check, a layer below, count capacity through this.
         register_capacity_counter(capacity_used)
+        # Every save and delete of what the remit page reads drops the pages kept for it.
+        connect_receivers()

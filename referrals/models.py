@@ -4,7 +4,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce, Collate, Upper
 from django.utils import timezone
 
 from commissioning.codes import Urgency
@@ -18,6 +19,7 @@ from commissioning.models import (
 )
 from commissioning.remit import RemitClause
 from core.models import AuditedModel
+from core.pagination import EPOCH
 
 
 class ReferralSource(models.TextChoices):
@@ -48,6 +50,13 @@ OPEN_STATUSES = (ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED, ReferralStatu
 CAPACITY_STATUSES = (*OPEN_STATUSES, ReferralStatus.CLOSED)
 
 
+def name_key(field: str) -> Collate:
+    """A name as the patient search matches and orders it: in capitals, compared byte by byte
+    ("C"), so that one index holds both a prefix typed in any case (a range of it) and the
+    pick list's order, whatever the database's own collation (referrals.selectors)."""
+    return Collate(Upper(field), "C")
+
+
 @pghistory.track()
 class Patient(AuditedModel):
     # Validated (10 digits, modulus 11) by the forms and imports; the database holds the shape.
@@ -62,6 +71,24 @@ class Patient(AuditedModel):
 
     class Meta:
         ordering = ["family_name", "given_name"]
+        indexes = [
+            # The patient search: a family name typed is a range of this index, read in the
+            # pick list's order; a given name typed is a range of the second. The names
+            # themselves are included, so that the words typed after the first are checked
+            # in the index, without reading each patient's row.
+            models.Index(
+                name_key("family_name"),
+                name_key("given_name"),
+                F("id"),
+                name="patient_name_key",
+                include=["family_name", "given_name"],
+            ),
+            models.Index(
+                name_key("given_name"),
+                name="patient_given_name_key",
+                include=["family_name", "given_name"],
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(nhs_number__regex=r"^[0-9]{10}$"), name="patient_nhs_number_ten_digits"
@@ -167,13 +194,21 @@ def code_array() -> ArrayField:
 
 @pghistory.track()
 class Referral(AuditedModel):
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    # db_index=False on a foreign key whose column leads a composite index below, which serves
+    # every query and foreign key check the single one would; the single one cost every write
+    # (migration 0016, bench/RESULTS.md).
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="referrals", db_index=False
+    )
     referrer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals_made"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="referrals_made",
+        db_index=False,
     )
     # The referrer's team at the time: reports count by it, and a person may move teams.
     referrer_organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="referrals_made"
+        Organisation, on_delete=models.PROTECT, related_name="referrals_made", db_index=False
     )
     place = models.ForeignKey(
         Place, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
@@ -181,10 +216,15 @@ class Referral(AuditedModel):
     source = models.CharField(max_length=20, choices=ReferralSource.choices)
     destination_sector = models.CharField(max_length=20, choices=Sector.choices)
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="referrals_received"
+        Organisation, on_delete=models.PROTECT, related_name="referrals_received", db_index=False
     )
     service = models.ForeignKey(
-        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+        Service,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals",
+        db_index=False,
     )
     needs = code_array()
     activities = code_array()
@@ -452,6 +492,23 @@ class ConcernDeadline(AuditedModel):
         return f"{self.get_severity_display()}: {self.amount}"
 
 
+def concern_stage() -> Case:
+    """Where a concern stands in the concern list: 0 still unacknowledged, 1 acknowledged and
+    open, 2 resolved."""
+    return Case(
+        When(resolved_at__isnull=False, then=Value(2)),
+        When(acknowledged_at__isnull=False, then=Value(1)),
+        default=Value(0),
+    )
+
+
+def concern_resolved_key() -> Coalesce:
+    """When a concern was resolved, for the list's latest-resolved-first; one constant for the
+    open ones, which the stage has already ordered. Without NULLs every key of the list is
+    compared alike, in its index and in a page's cursor (core.pagination)."""
+    return Coalesce("resolved_at", Value(EPOCH))
+
+
 @pghistory.track()
 class Concern(AuditedModel):
     """Raised by a VSO on a referral ("she has waited 19 days for the social-care visit"),
@@ -489,6 +546,14 @@ class Concern(AuditedModel):
         ordering = ["-raised_at"]
         indexes = [
             models.Index(fields=["referral"], name="concern_referral"),
+            # The concern list's order, read a page at a time (referrals.selectors_concerns).
+            models.Index(
+                concern_stage(),
+                concern_resolved_key().desc(),
+                F("acknowledge_by"),
+                F("id"),
+                name="concern_list_order",
+            ),
             # The dashboards and the lists ask "what is still open, and for whom".
             models.Index(
                 fields=["addressed_to", "acknowledge_by"],

@@ -51,7 +51,15 @@ class Episode(AuditedModel):
 
     class Meta:
         ordering = ["-started_on", "-pk"]
-        indexes = [models.Index(fields=["started_on"], name="episode_started_on")]
+        indexes = [
+            models.Index(fields=["started_on"], name="episode_started_on"),
+            # The episodes list's open episodes, without reading the history of ended ones.
+            models.Index(
+                fields=["started_on", "id"],
+                condition=Q(ended_on__isnull=True),
+                name="episode_open",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(subgroup__in=Subgroup.values), name="episode_subgroup_valid"

@@ -24,6 +24,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Upper
 from django.http import Http404
 from django.utils import timezone
 
@@ -39,6 +40,7 @@ from referrals.models import (
     Patient,
     Referral,
     RemitLimitMark,
+    name_key,
 )
 from referrals.selectors_access import lookup_confirmed_recently
 
@@ -145,9 +147,16 @@ def referral_actions_for(user: User, referral: Referral) -> set[str]:
 def get_referral_for_user(user: User, pk: int, *, action: str | None = None) -> Referral:
     """404 for a referral the person may not see, so its existence is not disclosed;
     403 for one they may see but not change in this way."""
-    referral = referrals_visible_to(user).filter(pk=pk).first()
+    referral = (
+        referrals_visible_to(user)
+        .select_related("remit_mark__marked_by", "remit_mark__specification")
+        .filter(pk=pk)
+        .first()
+    )
     if referral is None:
         raise Http404("No such referral")
+    # Found through the person's own scope: consent_may_record need not ask the database again.
+    referral.visible_to_user_id = user.pk  # type: ignore[attr-defined]
     if action is not None and action not in referral_actions_for(user, referral):
         raise PermissionDenied
     return referral
@@ -206,19 +215,51 @@ def patient_match(
     return PatientMatch(Match.NOT_MATCHED), patient
 
 
+# A search's first words each have an index range of their own (patients_matching); any more
+# only narrow what those ranges find.
+SEARCH_WORDS_RANGED = 3
+
+
 def patients_matching(user: User, text: str, *, limit: int = 8) -> list[Patient]:
     """The referrer's own patients (those with a referral they can see) whose NHS number or
-    name starts as typed: a pick list, never a search of everyone."""
+    name starts as typed, each word the start of the given or the family name, in order of
+    family then given name whatever their case: a pick list, never a search of everyone.
+
+    Read a few at a time from the name indexes (models.name_key), not by gathering everyone
+    who matches and sorting them: "Mars" matches a ninth of the patients of a system that
+    knows many Marshes. Each word may start the family name, a range of the ordered index
+    read only as far as the list needs; a match whose words all start the given name is in
+    the given name's index. Whether the team knows the patient is asked of each candidate in
+    turn (EXISTS over the patient's few referrals), so the team's own thousands of referrals
+    are never gathered either."""
     text = text.strip()
-    if len(text) < 2:
+    if len(text) < 2 or not user.is_authenticated:
         return []
-    visible = patients_visible_to(user)
+    visible = Patient.objects.filter(
+        Exists(referrals_visible_to(user).filter(patient_id=OuterRef("pk")))
+    )
     digits = text.replace(" ", "")
     if digits.isdigit():
         return list(visible.filter(nhs_number=digits)) if len(digits) == 10 else []
-    for word in text.split():
-        visible = visible.filter(Q(given_name__istartswith=word) | Q(family_name__istartswith=word))
-    return list(visible.order_by("family_name", "given_name")[:limit])
+    keys = {"family_key": name_key("family_name"), "given_key": name_key("given_name")}
+    words = text.split()
+    # Capitals as the database writes them, so a word matches the index whatever its letters.
+    typed = {word: Upper(Value(word)) for word in words}
+    matched = visible.annotate(**keys)
+    for word in words:
+        matched = matched.filter(
+            Q(family_key__startswith=typed[word]) | Q(given_key__startswith=typed[word])
+        )
+    ranged = words[:SEARCH_WORDS_RANGED]
+    parts = [matched.filter(Q(family_key__startswith=typed[word])) for word in ranged]
+    # Words that cannot all start one given name ("edna mar") leave that range empty: not read.
+    longest = max(ranged, key=len).upper()
+    if all(longest.startswith(word.upper()) for word in ranged):
+        parts.append(matched.filter(*(Q(given_key__startswith=typed[word]) for word in ranged)))
+    order = ("family_key", "given_key", "pk")
+    limited = [part.order_by(*order).values("pk")[:limit] for part in parts]
+    found = Patient.objects.annotate(**keys).filter(pk__in=limited[0].union(*limited[1:]))
+    return list(found.order_by(*order)[:limit])
 
 
 @dataclass(frozen=True)
@@ -434,7 +475,11 @@ def get_remit_mark_for_user(
 
 
 def remit_mark_on(referral: Referral) -> RemitLimitMark | None:
-    """The mark for the referral page, for everyone who may see the referral."""
+    """The mark for the referral page, for everyone who may see the referral. One read with
+    the referral when it came through get_referral_for_user."""
+    if Referral.remit_mark.is_cached(referral):
+        # None when the join found no mark: the descriptor raises an AttributeError then.
+        return getattr(referral, "remit_mark", None)
     return (
         RemitLimitMark.objects.filter(referral=referral)
         .select_related("marked_by", "specification")

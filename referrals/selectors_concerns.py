@@ -1,20 +1,18 @@
 """Who sees a concern and who may act on it: the organisation it is addressed to, the
 organisation that raised it, and the referrer's team on behalf of a statutory service."""
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     BooleanField,
-    Case,
     Exists,
     ExpressionWrapper,
     F,
     OuterRef,
     Q,
     QuerySet,
-    Value,
-    When,
 )
 from django.http import Http404
 from django.utils import timezone
@@ -22,9 +20,12 @@ from django.utils import timezone
 from accounts.models import VSO_ROLES, Role, User
 from accounts.selectors import system_id_of
 from commissioning.models import Organisation
+from core.pagination import KeysetPage, SortKey, keyset_page_by
 from referrals.models import (
     Concern,
     Referral,
+    concern_resolved_key,
+    concern_stage,
 )
 from referrals.selectors import in_referrer_team, referrals_visible_to
 
@@ -37,6 +38,24 @@ def concerns_visible_to(user: User, *, now: datetime | None = None) -> QuerySet[
     organisation: a statutory service addressed by a VSO may not see the voluntary referral
     itself, but must see what it is asked to answer. Administrators see none, as with
     referrals. Each row says whether its referral is visible and whether it is overdue."""
+    visible = Q()
+    for condition in _visible_halves(user):
+        visible |= condition
+    return _concerns_in_system(user, now=now).filter(visible)
+
+
+def _visible_halves(user: User) -> list[Q]:
+    """concerns_visible_to's rule as its halves, each on its own a join PostgreSQL reads a
+    concern at a time: as one OR it would first gather every referral the person may see."""
+    halves = [Q(referral_visible=True)]
+    if user.role in CONCERN_ACTOR_ROLES and user.organisation_id:
+        halves.append(Q(addressed_to_id=user.organisation_id))
+    return halves
+
+
+def _concerns_in_system(user: User, *, now: datetime | None = None) -> QuerySet[Concern]:
+    """The concerns of the person's system with what a row shows (whether its referral is
+    visible, whether it is overdue), before the rule of who sees which (_visible_halves)."""
     now = now or timezone.now()
     concerns = Concern.objects.select_related(
         "referral__patient",
@@ -47,10 +66,7 @@ def concerns_visible_to(user: User, *, now: datetime | None = None) -> QuerySet[
         "acknowledged_by",
         "resolved_by",
     )
-    system_id = system_id_of(user)
-    if not user.is_active or user.role == Role.ADMINISTRATOR or system_id is None:
-        return concerns.none()
-    concerns = concerns.filter(referral__organisation__system_id=system_id).annotate(
+    concerns = concerns.annotate(
         referral_visible=Exists(referrals_visible_to(user).filter(pk=OuterRef("referral_id"))),
         is_overdue=ExpressionWrapper(
             Q(resolved_at__isnull=True, acknowledged_at__isnull=True, acknowledge_by__lt=now),
@@ -60,10 +76,11 @@ def concerns_visible_to(user: User, *, now: datetime | None = None) -> QuerySet[
             Q(acknowledged_at__gt=F("acknowledge_by")), output_field=BooleanField()
         ),
     )
-    visible = Q(referral_visible=True)
-    if user.role in CONCERN_ACTOR_ROLES and user.organisation_id:
-        visible |= Q(addressed_to_id=user.organisation_id)
-    return concerns.filter(visible)
+    # Annotated even when empty, so that _visible_halves can be asked of it.
+    system_id = system_id_of(user)
+    if not user.is_active or user.role == Role.ADMINISTRATOR or system_id is None:
+        return concerns.none()
+    return concerns.filter(referral__organisation__system_id=system_id)
 
 
 def concern_actions_for(user: User, concern: Concern) -> set[str]:
@@ -150,12 +167,33 @@ CONCERN_STATES = {
 }
 
 
+# The list's order (concerns_in_state) as the keys of its pages; its index is the model's
+# "concern_list_order". Open before resolved, unacknowledged before acknowledged; then the
+# latest resolved first; then the nearest (or most overdue) deadline first.
+CONCERN_LIST_ORDER = (
+    SortKey("list_stage"),
+    SortKey("list_resolved_at", descending=True, time=True),
+    SortKey("acknowledge_by", time=True),
+    SortKey("pk"),
+)
+CONCERN_PAGE_SIZE = 25
+# Each row of the list is checked in turn against what the person may see (a concern records
+# no organisation of the referral's, only the referral), so a count reads as many rows as it
+# counts: it stops at a few pages, the most anyone reads of it.
+CONCERN_COUNT_BOUND = 100
+
+
 def concerns_in_state(
     user: User, *, state: str = "all", now: datetime | None = None
 ) -> QuerySet[Concern]:
     """The concern list: open ones first, those still unacknowledged before the others and
     the nearest (or most overdue) deadline first; then resolved ones, latest first."""
     now = now or timezone.now()
+    return _in_list_order(concerns_visible_to(user, now=now), state=state, now=now)
+
+
+def _in_list_order(concerns: QuerySet[Concern], *, state: str, now: datetime) -> QuerySet[Concern]:
+    """The concerns in a state of the list's filter, with the list's keys, in its order."""
     conditions = {
         "all": Q(),
         "open": Q(resolved_at__isnull=True),
@@ -168,16 +206,30 @@ def concerns_in_state(
     }
     if state not in conditions:
         raise ValueError(f"Unknown concern state {state!r}")
-    stage = Case(
-        When(resolved_at__isnull=False, then=Value(2)),
-        When(acknowledged_at__isnull=False, then=Value(1)),
-        default=Value(0),
-    )
     return (
-        concerns_visible_to(user, now=now)
-        .filter(conditions[state])
-        .annotate(stage=stage)
-        .order_by("stage", F("resolved_at").desc(nulls_first=True), "acknowledge_by", "pk")
+        concerns.filter(conditions[state])
+        .annotate(list_stage=concern_stage(), list_resolved_at=concern_resolved_key())
+        .order_by(*(key.order(backwards=False) for key in CONCERN_LIST_ORDER))
+    )
+
+
+def concern_list_page(
+    user: User, *, state: str, query: Mapping[str, str], now: datetime | None = None
+) -> KeysetPage[Concern]:
+    """A page of the concern list (core.pagination): the rows after or before the cursor in
+    the query, read in the order of the list's index however many concerns there are, each
+    half of who sees which (_visible_halves) a walk of its own."""
+    now = now or timezone.now()
+    listed = _in_list_order(_concerns_in_system(user, now=now), state=state, now=now)
+    return keyset_page_by(
+        [listed.filter(half) for half in _visible_halves(user)],
+        rows=listed,
+        query=query,
+        keys=CONCERN_LIST_ORDER,
+        size=CONCERN_PAGE_SIZE,
+        bound=CONCERN_COUNT_BOUND,
+        # A concern's row joins nine tables (its referral, patient and people).
+        ids_first=True,
     )
 
 

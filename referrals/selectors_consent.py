@@ -27,4 +27,8 @@ def consent_is_given(*, patient: Patient) -> bool:
 def consent_may_record(user: User, referral: Referral) -> bool:
     """Those caring for the patient on this referral record what the patient decided: the
     referrer's team and the organisation it went to. Commissioners never do."""
-    return identity_visible_to(user) and referrals_visible_to(user).filter(pk=referral.pk).exists()
+    if not identity_visible_to(user):
+        return False
+    if getattr(referral, "visible_to_user_id", None) == user.pk:
+        return True
+    return referrals_visible_to(user).filter(pk=referral.pk).exists()

@@ -206,6 +206,11 @@ def star_of(specification: ServiceSpecification | None) -> StarVersion | None:
 # --- Lists -----------------------------------------------------------------------------------
 
 
+# The episodes list shows the oldest follow-ups to chase, not every one: ended episodes left
+# without a follow-up stay due for ever, and the list would grow with the organisation's history.
+FOLLOW_UPS_SHOWN = 50
+
+
 def episodes_needing_follow_up(user: User, *, today: date) -> QuerySet[Episode]:
     """Episodes with a baseline and no follow-up whose follow-up is due: the VSO lead's list of
     scores to chase, oldest first."""

@@ -4,6 +4,7 @@ month, against the specifications they are commissioned under."""
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db.models import Count
@@ -15,6 +16,7 @@ from commissioning.models import Organisation, Sector, Service, ServiceSpecifica
 from commissioning.remit import REPORTED_CODES
 from core.dates import month_bounds, next_month_start
 from referrals.models import Referral, RemitLimitMark
+from referrals.remit_cache import remit_page_cached
 from referrals.reports.breaches import remit_breaches
 from referrals.selectors import capacity_used, referrals_visible_to
 
@@ -108,7 +110,15 @@ def _urgency_mix(
 
 def _breach_groups(user: User, report: dict[str, Any]) -> list[BreachGroup]:
     ids = {pk for row in report["by_service"] for pk in row["referral_ids"]}
-    behind = referrals_visible_to(user).filter(pk__in=ids).select_related("remit_mark")
+    # Only what the page shows: these are kept in the shared cache, where no patient's identity
+    # and no free text about them belongs.
+    behind = (
+        referrals_visible_to(user)
+        .filter(pk__in=ids)
+        .select_related(None)
+        .select_related("remit_mark")
+        .only("referred_at", "urgency", "status", "remit_mark__clause")
+    )
     found = {referral.pk: referral for referral in behind}
     return [
         BreachGroup(
@@ -136,14 +146,42 @@ def remit_page_for(user: User, *, month: date, today: date) -> RemitPage:
     """A VSO lead's own organisation's voluntary services in a month: capacity used, the
     urgency mix, remit breaches with the referrals behind them, and the referrals it marked at
     the limit of its remit. Anyone else, or a lead of a non-voluntary organisation, gets none.
-    A fixed number of queries, however many services and referrals."""
+
+    The figures are the organisation's, the same for each of its leads, so they are kept in the
+    shared cache until a write changes them (referrals.remit_cache): a request then reads them
+    in one round trip to Redis and no query. Computing them takes a fixed number of queries,
+    however many services and referrals."""
     month = month.replace(day=1)
     last_day = next_month_start(month) - timedelta(days=1)
     reference_day = today if (today.year, today.month) == (month.year, month.month) else last_day
     organisation = user.organisation if user.has_role(Role.VSO_LEAD) else None
     if organisation is None or organisation.sector != Sector.VOLUNTARY:
         return RemitPage(organisation, month, reference_day, [], [], [])
+    figures = remit_page_cached(
+        organisation_id=organisation.pk,
+        month=month,
+        today=today,
+        compute=partial(
+            _figures,
+            user,
+            organisation=organisation,
+            month=month,
+            reference_day=reference_day,
+            today=today,
+        ),
+    )
+    return RemitPage(organisation, month, reference_day, *figures)
 
+
+Figures = tuple[list[ServiceRemit], list[BreachGroup], list[RemitLimitMark]]
+
+
+def _figures(
+    user: User, *, organisation: Organisation, month: date, reference_day: date, today: date
+) -> Figures:
+    """The page's services, breaches and marks. The user, a lead of the organisation, sees
+    every referral to it, as each of its leads does."""
+    last_day = next_month_start(month) - timedelta(days=1)
     services = list(Service.objects.filter(organisation=organisation).order_by("name"))
     start, end = month_bounds(month)
     specs = specifications_in_force(services=services, on_date=reference_day)
@@ -192,13 +230,15 @@ def remit_page_for(user: User, *, month: date, today: date) -> RemitPage:
             referral__referred_at__lt=end,
         )
         .select_related("referral__service", "marked_by", "specification")
+        # What the page shows, and no more, for the same reason as the breaches' referrals.
+        .only(
+            "clause_text",
+            "note",
+            "marked_at",
+            "referral__service__name",
+            "specification__version",
+            "marked_by__full_name",
+        )
         .order_by("-marked_at", "-pk")
     )
-    return RemitPage(
-        organisation=organisation,
-        month=month,
-        reference_day=reference_day,
-        services=summaries,
-        breaches=_breach_groups(user, report),
-        marks=marks,
-    )
+    return summaries, _breach_groups(user, report), marks

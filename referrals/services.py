@@ -29,6 +29,7 @@ from referrals.models import (
     Referral,
     ReferralStatus,
 )
+from referrals.remit_cache import referral_changed
 from referrals.selectors import (
     Match,
     patient_match,
@@ -467,6 +468,7 @@ def _transition(
     )
     current = Referral.objects.select_related("updated_by").get(pk=referral.pk)
     if updated:
+        referral_changed(referral=current)  # an update() sends no post_save
         return current
     if current.version != expected_version:
         who = current.updated_by.full_name if current.updated_by else "someone else"

@@ -20,6 +20,7 @@ from referrals.models import (
     ConcernSeverity,
     Referral,
 )
+from referrals.remit_cache import remit_page_changed
 from referrals.selectors_concerns import (
     concern_actions_for,
     concern_addressees_for,
@@ -151,6 +152,7 @@ def concern_acknowledge(
         if not updated:
             raise _concern_refused(concern, expected_version, "acknowledge")
         acknowledged = Concern.objects.select_related("referral", "raised_by").get(pk=concern.pk)
+        remit_page_changed(organisation_ids=[acknowledged.referral.organisation_id])
         _tell_the_raiser(
             acknowledged,
             user,
@@ -208,6 +210,7 @@ def concern_resolve(
         if not updated:
             raise _concern_refused(concern, expected_version, "resolve")
         resolved = Concern.objects.select_related("referral", "raised_by").get(pk=concern.pk)
+        remit_page_changed(organisation_ids=[resolved.referral.organisation_id])
         _tell_the_raiser(
             resolved,
             user,

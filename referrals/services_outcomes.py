@@ -33,6 +33,7 @@ from referrals.models import (
     Subgroup,
     Timepoint,
 )
+from referrals.remit_cache import remit_page_changed
 from referrals.scoring import MEASURE_LABELS, Figures, score_figures
 from referrals.selectors_outcomes import (
     EPISODE_STATUSES,
@@ -233,6 +234,7 @@ def episode_update(
             updated_at=timezone.now(),
             updated_by=user,
         )
+        remit_page_changed(organisation_ids=[current.referral.organisation_id])
     return Episode.objects.select_related("referral").get(pk=current.pk)
 
 

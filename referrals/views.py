@@ -15,6 +15,7 @@ from accounts.permissions import role_required
 from core.conflicts import EditConflict
 from core.forms import add_service_errors
 from core.pagination import keyset_page
+from core.replica import reads_from_replica
 from referrals import (
     selectors,
     selectors_consent,
@@ -48,6 +49,7 @@ ACTIONS = {
 }
 
 
+@reads_from_replica
 @login_required
 def referral_list(request):
     if request.user.role == Role.ADMINISTRATOR:
@@ -77,6 +79,7 @@ def referral_list(request):
     )
 
 
+@reads_from_replica
 @role_required(Role.ICC, Role.COMMISSIONER)
 def referral_waiting(request):
     # Longest wait first: the list's order is the oldest referral first.

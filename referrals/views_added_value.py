@@ -19,6 +19,7 @@ from commissioning.codes import NeedGroup
 from commissioning.instruments import Measure
 from commissioning.models import Organisation
 from commissioning.selectors import system_for
+from core.replica import reads_from_replica
 from core.spreadsheets import SpreadsheetWriter
 from referrals.forms_added_value import AddedValueForm
 from referrals.reports.loading import with_default_period
@@ -157,6 +158,7 @@ def _csv(request, *, name: str) -> HttpResponse:
     return response
 
 
+@reads_from_replica
 @role_required(Role.COMMISSIONER)
 def added_value(request):
     return _page(
@@ -167,6 +169,7 @@ def added_value(request):
     )
 
 
+@reads_from_replica
 @role_required(Role.COMMISSIONER)
 def added_value_section(request):
     """The dashboard's "Added value" section, which the dashboard fetches once it has shown
@@ -178,16 +181,19 @@ def added_value_section(request):
     return render(request, "referrals/_added_value_section.html", context)
 
 
+@reads_from_replica
 @role_required(Role.COMMISSIONER)
 def added_value_csv(request):
     return _csv(request, name="added-value")
 
 
+@reads_from_replica
 @role_required(Role.VSO_LEAD)
 def our_outcomes(request):
     return _page(request, heading="Our outcomes", csv_url_name="our_outcomes_csv", suppress=False)
 
 
+@reads_from_replica
 @role_required(Role.VSO_LEAD)
 def our_outcomes_csv(request):
     return _csv(request, name="our-outcomes")

@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,11 +17,13 @@ from accounts.permissions import role_required
 from core.conflicts import EditConflict
 from core.forms import add_service_errors
 from core.http import is_path_here
+from core.replica import reads_from_replica
 from referrals import referral_page, selectors, selectors_concerns, services_concerns
 from referrals.forms import ConcernListForm
 from referrals.models import Concern
 
 
+@reads_from_replica
 @role_required(Role.ICC, Role.VSO_LEAD, Role.VSO_WORKER, Role.COMMISSIONER)
 def concern_list(request):
     return _list_page(request, request.GET)
@@ -33,9 +34,7 @@ def _list_page(request, query: QueryDict, *, status: int = 200, concern_id=None,
     mistake, shown open in place under its concern with what was typed."""
     filter_form = ConcernListForm(query or None)
     state = (filter_form.is_valid() and filter_form.cleaned_data["state"]) or "all"
-    page = Paginator(selectors_concerns.concerns_in_state(request.user, state=state), 25).get_page(
-        query.get("page")
-    )
+    page = selectors_concerns.concern_list_page(request.user, state=state, query=query)
     for concern in page:
         # Read by the template beside each concern.
         concern.actions = selectors_concerns.concern_actions_for(request.user, concern)  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from commissioning import remit
 from commissioning.models import Place
 from commissioning.selectors import places_visible_to, system_for
 from core.forms import PeriodForm
+from core.replica import reads_from_replica
 from core.spreadsheets import SpreadsheetWriter
 from referrals.models import ReportKind
 from referrals.reports import loading
@@ -66,6 +67,7 @@ def _period_query(period: Period) -> str:
     return urlencode(query)
 
 
+@reads_from_replica
 @role_required(Role.COMMISSIONER)
 def dashboard(request):
     form, period = _period(request)
@@ -100,6 +102,7 @@ def dashboard(request):
     return render(request, "referrals/dashboard.html", context)
 
 
+@reads_from_replica
 @role_required(Role.COMMISSIONER)
 def dashboard_preparing(request):
     """What the "being prepared" panel polls: the panel again while a report is being computed
@@ -190,6 +193,7 @@ def _chart(rows: list[dict], *fields: str) -> list[dict]:
     return [{field: row[field] for field in fields} for row in rows]
 
 
+@reads_from_replica
 @role_required(Role.COMMISSIONER)
 def dashboard_csv(request, section):
     if section not in CSV_SECTIONS:
@@ -234,6 +238,7 @@ def _referral_page(request, *, heading: str, summary: str, referrals, period: Pe
     )
 
 
+@reads_from_replica
 @role_required(Role.COMMISSIONER)
 def breach_referrals(request):
     """Drill-down: the referrals behind one count of the remit-breaches table, or behind the
@@ -262,6 +267,7 @@ def breach_referrals(request):
     )
 
 
+@reads_from_replica
 @role_required(Role.COMMISSIONER)
 def override_referrals(request):
     """Drill-down: the referrals sent to one service with an override reason in the period."""

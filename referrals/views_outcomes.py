@@ -43,11 +43,17 @@ def episode_list(request):
     page = Paginator(selectors_outcomes.open_episodes(request.user, today=today), 50).get_page(
         request.GET.get("page")
     )
+    shown = selectors_outcomes.FOLLOW_UPS_SHOWN
+    # One more than is shown says whether there are more, without counting them all.
+    follow_ups = list(
+        selectors_outcomes.episodes_needing_follow_up(request.user, today=today)[: shown + 1]
+    )
     return render(
         request,
         "referrals/episode_list.html",
         {
-            "follow_ups": selectors_outcomes.episodes_needing_follow_up(request.user, today=today),
+            "follow_ups": follow_ups[:shown],
+            "more_follow_ups": len(follow_ups) > shown,
             "page": page,
             "measure_labels": selectors_outcomes.MEASURE_LABELS,
         },

@@ -44,7 +44,9 @@ def fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    # The cache is the process's memory, which outlives a test's database transaction.
+    # The cache is in Redis, which outlives a test's database transaction, and ids repeat from
+    # one test's database to the next: a page kept by one test must not answer the next.
+    # clear() deletes only the cache's own keys, never the broker's (vsocare/cache.py).
     cache.clear()
 
 

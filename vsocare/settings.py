@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from vsocare import embedded
+from vsocare.cache import redis_py_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -145,9 +147,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Marks request.user verified once they have given a code from their authenticator; the
     # next one sends anyone signed in but not verified to give one, when TWO_FACTOR_REQUIRED.
-    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.OTPMiddleware",
     "accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Lets the pages marked to read from the replica do so, and keeps a browser that has just
+    # changed something on the primary for a few seconds (core/replica.py).
+    "core.replica.ReplicaPinMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The Content-Security-Policy, and no-store for anyone signed in.
     "core.middleware.SecurityHeadersMiddleware",
@@ -209,6 +214,22 @@ DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(
     )
 )
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("DATABASE_TEST_NAME", default=None)
+# A read replica (docs/deploy.md): the pages marked with core.replica.reads_from_replica read
+# from it; every write, task, session and sign-in stays on the primary (core/replica.py).
+DATABASE_REPLICA_URL = env_url("DATABASE_REPLICA_URL", ("postgres", "postgresql", "pgsql"))
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "ENGINE": "django.db.backends.postgresql",
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"options": DATABASES["default"]["OPTIONS"]["options"]},
+        # Tests read the replica through the test database itself.
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+# After a change, a browser reads only the primary for this long: the replica's lag, with room.
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 10, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: the Celery broker and result store.
@@ -216,12 +237,18 @@ REDIS_URL = env_url("REDIS_URL", ("redis", "rediss", "redis+socket")) or (
     embedded.redis_url(VAR_DIR)
 )
 
-# --- Cache: each process's own memory. It holds only what is cheap to make again (the
-# dashboard's rendered report sections), and a restart, such as a deploy, empties it.
+# --- Cache: on the application's Redis, shared by every web and Celery worker, so that a write
+# in one process invalidates what another kept (the remit page, docs/remit-page.md). It holds
+# only what can be made again: the remit page's figures and the dashboard's rendered report
+# sections. It shares the broker's Redis database under its own key prefix, and its clear()
+# deletes only those keys (vsocare/cache.py): Django's would empty the broker's queues too.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": 200},
+        "BACKEND": "vsocare.cache.PrefixedRedisCache",
+        "LOCATION": redis_py_url(REDIS_URL),
+        "KEY_PREFIX": "vsocare-cache",
+        # A Redis that stops answering costs a page a second, not a hung worker.
+        "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
     }
 }
 
@@ -381,6 +408,18 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_start": 0,
     "interval_step": 0.5,
     "interval_max": 1,
+}
+# The reports, which take minutes on a big system, have a queue of their own, so that a host
+# of workers can be given to them (`celery worker -Q reports`) and a night of reports never
+# holds up an e-mail or an escalation. recover_report_runs stays on the default queue: it is
+# what notices a reports worker that died. A worker started with no -Q consumes both queues,
+# so one machine runs everything as before (docs/deploy.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("reports")]
+CELERY_TASK_ROUTES = {
+    "referrals.nightly_reports": {"queue": "reports"},
+    "referrals.refresh_report_snapshot": {"queue": "reports"},
+    "referrals.prepare_report": {"queue": "reports"},
 }
 # django-celery-beat's database scheduler, which also records when it last sent a task.
 CELERY_BEAT_SCHEDULER = "vsocare.beat:Scheduler"

@@ -5,18 +5,24 @@ Rows are checked against lookups loaded once, in a handful of queries whatever t
 checks.py then looks across rows and at what the database already holds.
 """
 
-from collections.abc import Callable
+import codecs
+import io
+import os
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from operator import gt, itemgetter
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import nhs_number
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from commissioning.models import Need, Organisation, Sector, Service
-from core.csv_import import RowErrors, csv_records
+from core.csv_import import CsvFileError, RowErrors, csv_records
 from core.plausible import (
     IN_THE_FUTURE,
     check_birth_date,
@@ -45,7 +51,7 @@ from referrals.importing.columns import (
 from referrals.models import BASES_WITHOUT_CONSENT, LawfulBasis, ReferralStatus
 
 if TYPE_CHECKING:
-    # Only typeshed names the reader's class; at run time it is _csv.reader.
+    # Only typeshed names these; at run time the reader is _csv.reader.
     from _csv import Reader
 
 NEEDS_A_BASIS = (
@@ -106,6 +112,88 @@ assert tuple(field.name for field in fields(Cells)) == COLUMNS
 LIMITS = tuple(TEXT_LIMITS[column] for column in COLUMNS)
 
 
+@contextmanager
+def open_csv_file(path: Path, *, max_bytes: int) -> Iterator[Iterator[str]]:
+    """The file's lines, read as they are asked for, so that the file is never held whole.
+
+    As core.csv_import.csv_file_text reads the other imports' files: utf-8-sig, because
+    spreadsheet programs often start a CSV file with a byte order mark, and line ends of any kind
+    become "\\n". CsvFileError when the file cannot be opened, holds more than `max_bytes`
+    (refused before it is read when it says its size; a pipe is stopped at the byte past the
+    limit), or is not UTF-8 (found where it stops being so)."""
+    try:
+        binary = path.open("rb")
+    except OSError as error:
+        raise CsvFileError(f"Cannot read {path}: {error.strerror}.") from error
+    with binary:
+        too_large = CsvFileError(
+            f"Nothing was imported from {path}: The file is larger than {max_bytes:,} bytes, "
+            "the most one import takes; split it into smaller files."
+        )
+        status = os.fstat(binary.fileno())
+        if stat.S_ISREG(status.st_mode) and status.st_size > max_bytes:
+            raise too_large
+        text = io.TextIOWrapper(
+            io.BufferedReader(_Limited(binary, max_bytes=max_bytes, too_large=too_large)),
+            encoding="utf-8-sig",
+        )
+        yield _decoded(text, path)
+
+
+class _Limited(io.RawIOBase):
+    """A file that raises `too_large` once more than `max_bytes` have been read from it."""
+
+    def __init__(self, file: io.BufferedReader, *, max_bytes: int, too_large: Exception) -> None:
+        self._file, self._left, self._too_large = file, max_bytes, too_large
+
+    def readable(self) -> bool:
+        return True
+
+    # Any writable buffer; typeshed's name for that type (_typeshed) exists only for mypy, and
+    # the requirements test reads even TYPE_CHECKING imports.
+    def readinto(self, buffer: Any) -> int:
+        count = self._file.readinto(buffer)
+        self._left -= count
+        if self._left < 0:
+            raise self._too_large
+        return count
+
+
+def _decoded(text: io.TextIOWrapper, path: Path) -> Iterator[str]:
+    try:
+        yield from text
+    except UnicodeDecodeError as error:
+        line = _first_undecodable_line(path)
+        where = f" (line {line:,})" if line else ""
+        raise CsvFileError(f"{path} is not a UTF-8 file{where}: {error.reason}.") from error
+
+
+def _first_undecodable_line(path: Path) -> int | None:
+    """The line of the first byte that is not UTF-8, found again from the start, since the
+    decoder reads ahead of the lines; None for a file that cannot be read twice (a pipe)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    try:
+        with path.open("rb") as file:
+            while chunk := file.read(1 << 16):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as error:
+                    # The decoder puts at most three bytes of an unfinished character, never a
+                    # line end, before the chunk.
+                    before = chunk[: max(error.start - (len(error.object) - len(chunk)), 0)]
+                    return line + _line_ends(before)
+                line += _line_ends(chunk)
+    except OSError:
+        return None
+    return None
+
+
+def _line_ends(data: bytes) -> int:
+    # Counted as the universal newlines the file is read with: \r\n, \r and \n.
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
 def header_positions(header: list[str] | None) -> dict[str, int]:
     """Column name -> its place in the header, or ReferralImportError listing what is wrong."""
     if not header:
@@ -152,15 +240,14 @@ def load_lookups(*, system_id: int) -> Lookups:
 
 def read_rows(
     reader: "Reader", *, positions: dict[str, int], lookups: Lookups, errors: RowErrors
-) -> list[Row]:
-    """Every row after the header that is not blank; a row that cannot be read is reported and
-    left out."""
+) -> Iterator[Row]:
+    """Every row after the header that is not blank, as it is read, so that the file is never
+    held whole; a row that cannot be read is reported and left out."""
     # Cells are filled by position, not by name: keyword arguments spelt by the header's text
     # are matched by comparing strings, slow enough to notice over 100,000 rows.
     pick = itemgetter(*(positions.get(name, len(positions)) for name in COLUMNS))
     now = timezone.now()
     today = now.astimezone(UK).date()
-    rows = []
     for line, cells in csv_records(reader, positions=positions, errors=errors, max_rows=MAX_ROWS):
         # The blank is what an optional column the header leaves out reads.
         cells.append("")
@@ -170,12 +257,9 @@ def read_rows(
         # reading 100,000 rows take twice as long.
         if not is_plain_text("".join(values)) or any(map(gt, map(len, values), LIMITS)):
             _check_text(values, line=line, errors=errors)
-        rows.append(
-            read_row(
-                Cells(*values), line=line, lookups=lookups, errors=errors, now=now, today=today
-            )
+        yield read_row(
+            Cells(*values), line=line, lookups=lookups, errors=errors, now=now, today=today
         )
-    return rows
 
 
 def read_row(

@@ -1,198 +1,160 @@
-"""Writing checked rows: new patients, then referrals updated and created, all set-based.
+"""Writing checked rows: new patients, then referrals updated and created, and their history, all
+set-based.
 
-One ORM save per row would take the best part of an hour for 100,000 rows. Here the rows are
-copied with COPY into temporary tables and written by INSERT ... SELECT and UPDATE ... FROM, which
-takes seconds (bench/RESULTS.md). The caller holds the transaction and the history context.
+One ORM save per row would take the best part of an hour for 100,000 rows. Here the rows, already
+copied into a temporary table as they were read (staging.py), are written by INSERT ... SELECT
+and UPDATE ... FROM, which takes seconds (bench/RESULTS.md). The caller holds the transaction and
+the history context.
+
+History is written the same way. django-pghistory's row triggers would insert one event per row,
+calling a PL/pgSQL function for each; for a bulk import that was most of its time. So the import
+sets the triggers of the tables it writes aside for its own statements, as pgtrigger.ignore()
+does, and each statement writes its rows' events itself, in the same statement: the rows it
+returns, with the label, object, time and context the trigger would have given them
+(tests/referrals/test_import_referrals.py compares the two). Every change is still recorded.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-from django.db import connection
+import pghistory.config
+import pgtrigger
+from django.db import models
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from accounts.models import User
 from commissioning.models import Organisation
-from referrals.importing.checks import HeldReferral
-from referrals.importing.columns import IMPORTED_DECLINE_REASON, ImportResult, Row
+from referrals.importing.columns import IMPORTED_DECLINE_REASON, ImportResult
+from referrals.importing.progress import Progress
+from referrals.importing.staging import TABLE
 from referrals.models import Consent, Patient, Referral
 
-# Created and updated at, created and updated by.
-Audit = tuple[datetime, datetime, int, int]
+# The moment and the people every statement records: now, the referrer, their team and its place.
+Audit = dict[str, datetime | int | None]
 
-
-@dataclass(slots=True)
-class NewPatient:
-    nhs_number: str
-    given_name: str
-    family_name: str
-    date_of_birth: date | None
-    postcode: str
-    # Of the patient's latest row so far, whose postcode is kept.
-    referred_at: datetime
+# The history triggers of the tables the import writes, each of which it writes for itself.
+HISTORY_TRIGGERS = (
+    "referrals.Patient:insert_insert",
+    "referrals.Referral:insert_insert",
+    "referrals.Referral:update_update",
+)
 
 
 def write(
-    rows: list[Row],
+    cursor: CursorWrapper,
     *,
-    existing_patients: dict[str, int],
-    existing_referrals: dict[str, HeldReferral],
+    rows: int,
+    held: int,
     referrer: User,
     team: Organisation,
+    progress: Progress,
 ) -> ImportResult:
-    """Write rows that have passed every check. Call it inside a transaction: it opens none, and
-    the trigger setting and temporary tables it makes last until that transaction ends."""
+    """Write the rows of the temporary table, which have passed every check. Call it inside a
+    transaction: it opens none, and the trigger setting it makes lasts until that transaction
+    ends or it is done."""
     now = timezone.now()
-    new_patients = _new_patients(rows, existing_patients=existing_patients)
-    audit: Audit = (now, now, referrer.pk, referrer.pk)
-    with connection.cursor() as cursor:
-        _keep_history_triggers_fast(cursor)
-        patients_created = _insert_patients(cursor, new_patients.values(), audit=audit)
-        _copy_referrals(
-            cursor, rows, existing_referrals=existing_referrals, team_place_id=team.place_id
-        )
-        referrals_updated = _update_referrals(cursor, now=now, referrer=referrer)
-        referrals_created = _insert_referrals(cursor, referrer=referrer, team=team, audit=audit)
-        consents_recorded = _insert_consents(cursor, referrer=referrer, team=team, now=now)
-        # Gone at commit anyway; dropped now so a second import in one transaction can run.
-        cursor.execute("DROP TABLE import_patient, import_referral")
-
+    audit: Audit = {"now": now, "user": referrer.pk, "team": team.pk, "team_place": team.place_id}
+    previous = _set_history_triggers_aside(cursor)
+    patients_created = _insert_patients(cursor, audit=audit)
+    referrals_updated = _update_referrals(cursor, audit=audit)
+    progress.written(referrals_updated)
+    referrals_created = _insert_referrals(cursor, audit=audit)
+    progress.written(referrals_created)
+    consents_recorded = _insert_consents(cursor, audit=audit)
+    # Whatever the caller does next in this transaction is recorded by the triggers again.
+    cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", [previous])
     return ImportResult(
-        rows=len(rows),
+        rows=rows,
         patients_created=patients_created,
         referrals_created=referrals_created,
         referrals_updated=referrals_updated,
-        referrals_unchanged=len(existing_referrals) - referrals_updated,
+        referrals_unchanged=held - referrals_updated,
         consents_recorded=consents_recorded,
     )
 
 
-def _new_patients(rows: list[Row], *, existing_patients: dict[str, int]) -> dict[str, NewPatient]:
-    """NHS number -> the patient to create for it, for each one VSO Care does not hold."""
-    new_patients: dict[str, NewPatient] = {}
-    for row in rows:
-        number, referred_at = row.nhs_number, row.referred_at
-        # Checked rows: a row without either was refused before anything is written.
-        assert number is not None and referred_at is not None
-        if number in existing_patients:
-            continue
-        patient = new_patients.get(number)
-        if patient is None:
-            new_patients[number] = NewPatient(
-                nhs_number=number,
-                given_name=row.given_name,
-                family_name=row.family_name,
-                date_of_birth=row.date_of_birth,
-                postcode=row.postcode,
-                referred_at=referred_at,
-            )
-        elif referred_at > patient.referred_at:
-            # People move; the postcode on their latest referral is the one to keep.
-            patient.postcode, patient.referred_at = row.postcode, referred_at
-    return new_patients
+def _set_history_triggers_aside(cursor: CursorWrapper) -> str:
+    """Add the import's history triggers to those pgtrigger ignores in this transaction; the
+    setting as it was.
 
-
-def _keep_history_triggers_fast(cursor: CursorWrapper) -> None:
-    # The history triggers read this setting inside a plpgsql EXCEPTION block, which raises
-    # when it was never set; PostgreSQL then walks the statement's whole queue of AFTER
-    # trigger events per row, so 100,000 rows took nine minutes instead of seconds. An empty
-    # list ignores no trigger; a list someone set around us is left as it is.
+    Set even when a caller set nothing: the triggers' ignore check reads the setting inside a
+    PL/pgSQL EXCEPTION block, which raises when it was never set, and PostgreSQL then walks the
+    statement's whole queue of AFTER trigger events per row (100,000 rows took nine minutes)."""
+    names = []
+    for model, trigger in pgtrigger.registered(*HISTORY_TRIGGERS):
+        pgid = trigger.get_pgid(model)
+        # Both spellings, as pgtrigger.ignore() sets them, for older installed ignore functions.
+        names += [pgid, f"{model._meta.db_table}:{pgid}"]
     cursor.execute(
-        "SELECT set_config('pgtrigger.ignore', '{}', true) "
-        "WHERE coalesce(current_setting('pgtrigger.ignore', true), '') = ''"
+        "SELECT coalesce(current_setting('pgtrigger.ignore', true), ''), "
+        "set_config('pgtrigger.ignore', array(SELECT unnest(coalesce(nullif("
+        "current_setting('pgtrigger.ignore', true), ''), '{}')::text[]) UNION "
+        "SELECT unnest(%s::text[]))::text, true)",
+        [names],
+    )
+    (previous, _) = cursor.fetchone()
+    return str(previous) or "{}"
+
+
+def _with_history(statement: str, *, model: type[models.Model], label: str) -> str:
+    """`statement`, an INSERT or UPDATE ending in RETURNING *, made to record each row it writes
+    as the model's history trigger for `label` would: the same columns, the row as written,
+    pghistory's context (created, or its metadata updated, as the trigger does) and time."""
+    event_model: type[models.Model] = getattr(model, "pgh_event_model")  # noqa: B009
+    tracked = {field.name for field in model._meta.fields}
+    columns = [
+        field.column
+        for field in event_model._meta.fields
+        if field.name in tracked
+        and field.concrete
+        and not isinstance(field, models.AutoField | models.GeneratedField)
+    ]
+    obj = event_model._meta.get_field("pgh_obj").target_field.column  # type: ignore[union-attr]
+    names = ", ".join(f'"{column}"' for column in columns)
+    values = ", ".join(f'written."{column}"' for column in columns)
+    # MATERIALIZED: the context is attached once for the statement, not once a row.
+    return (
+        f"WITH written AS ({statement}), "
+        "context AS MATERIALIZED (SELECT _pgh_attach_context() AS id) "
+        f'INSERT INTO "{event_model._meta.db_table}" ({names}, "pgh_context_id", '
+        '"pgh_created_at", "pgh_label", "pgh_obj_id") '
+        f"SELECT {values}, context.id, {pghistory.config.created_at_function()}, "
+        f"'{label}', written.\"{obj}\" FROM written CROSS JOIN context "
+        # In the order the rows were written, as the trigger would have recorded them.
+        f'ORDER BY written."{obj}"'
     )
 
 
-def _insert_patients(
-    cursor: CursorWrapper, new_patients: Iterable[NewPatient], *, audit: Audit
-) -> int:
-    """The number of patients created."""
-    cursor.execute(
-        "CREATE TEMP TABLE import_patient (nhs_number varchar(10), given_name varchar(100), "
-        "family_name varchar(100), date_of_birth date, postcode varchar(8)) ON COMMIT DROP"
+def _insert_patients(cursor: CursorWrapper, *, audit: Audit) -> int:
+    """The number of patients created: one for each NHS number VSO Care does not hold, with the
+    names and date of birth of its first row and the postcode of its latest (people move)."""
+    patient_table = Patient._meta.db_table
+    insert = (
+        f"INSERT INTO {patient_table} (nhs_number, given_name, family_name, date_of_birth, "
+        "postcode, lives_alone, is_carer, is_cared_for, created_at, updated_at, created_by_id, "
+        "updated_by_id) "
+        "SELECT earliest.nhs_number, earliest.given_name, earliest.family_name, "
+        "earliest.date_of_birth, "
+        "latest.postcode, false, false, false, %(now)s, %(now)s, %(user)s, %(user)s "
+        f"FROM (SELECT DISTINCT ON (nhs_number) * FROM {TABLE} ORDER BY nhs_number, line) earliest "
+        f"JOIN (SELECT DISTINCT ON (nhs_number) nhs_number, postcode FROM {TABLE} "
+        # Of two rows on the same moment, the first in the file.
+        "ORDER BY nhs_number, referred_at DESC, line) latest USING (nhs_number) "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {patient_table} p "
+        "WHERE p.nhs_number = earliest.nhs_number) "
+        "ORDER BY earliest.nhs_number ON CONFLICT (nhs_number) DO NOTHING RETURNING *"
     )
-    with cursor.cursor.copy("COPY import_patient FROM STDIN") as copy:
-        for patient in new_patients:
-            copy.write_row(
-                (
-                    patient.nhs_number,
-                    patient.given_name,
-                    patient.family_name,
-                    patient.date_of_birth,
-                    patient.postcode,
-                )
-            )
-    cursor.execute(
-        f"INSERT INTO {Patient._meta.db_table} (nhs_number, given_name, family_name, "
-        "date_of_birth, postcode, lives_alone, is_carer, is_cared_for, "
-        "created_at, updated_at, created_by_id, updated_by_id) "
-        "SELECT nhs_number, given_name, family_name, date_of_birth, postcode, false, false, "
-        "false, %s, %s, %s, %s FROM import_patient ORDER BY nhs_number "
-        "ON CONFLICT (nhs_number) DO NOTHING",
-        audit,
-    )
-    return cursor.rowcount
+    cursor.execute(_with_history(insert, model=Patient, label="insert"), audit)
+    return int(cursor.rowcount)
 
 
-def _copy_referrals(
-    cursor: CursorWrapper,
-    rows: list[Row],
-    *,
-    existing_referrals: dict[str, HeldReferral],
-    team_place_id: int | None,
-) -> None:
-    """Every row into the temporary table import_referral, which the next two steps read."""
-    cursor.execute(
-        "CREATE TEMP TABLE import_referral (line integer, external_id varchar(100), "
-        "nhs_number varchar(10), source varchar(20), destination_sector varchar(20), "
-        "organisation_id bigint, service_id bigint, place_id bigint, "
-        "needs varchar(50)[], activities varchar(50)[], urgency varchar(10), "
-        "status varchar(12), referred_at timestamptz, closed_at timestamptz, "
-        "decline_reason text, lawful_basis varchar(16), lawful_basis_reason text, "
-        "consent_given_on date, consent_method varchar(16)) ON COMMIT DROP"
-    )
-    with cursor.cursor.copy("COPY import_referral FROM STDIN") as copy:
-        for row in rows:
-            held = existing_referrals.get(row.external_id)
-            # A destination with no place leaves the referral at its referring team's place, and
-            # an update keeps the team that first referred it.
-            row_team_place_id = held.team_place_id if held else team_place_id
-            copy.write_row(
-                (
-                    row.line,
-                    row.external_id,
-                    row.nhs_number,
-                    row.source,
-                    row.destination_sector,
-                    row.organisation_id,
-                    row.service_id,
-                    row.place_id or row_team_place_id,
-                    row.needs,
-                    row.activities,
-                    row.urgency,
-                    row.status,
-                    row.referred_at,
-                    row.closed_at,
-                    row.decline_reason,
-                    row.lawful_basis,
-                    row.lawful_basis_reason,
-                    row.consent_given_on,
-                    row.consent_method,
-                )
-            )
-    # Temporary tables are never analysed by autovacuum; without this the planner guesses
-    # a handful of rows and may pick nested loops over 100,000.
-    cursor.execute("ANALYZE import_referral")
-
-
-def _update_referrals(cursor: CursorWrapper, *, now: datetime, referrer: User) -> int:
+def _update_referrals(cursor: CursorWrapper, *, audit: Audit) -> int:
     """The number of referrals updated.
 
     The file's columns win; what happened in VSO Care since (decisions, contact, outcome)
     stays. Only rows that differ are touched, so an unchanged re-import records no history
-    and bumps no version.
+    and bumps no version. A row updated always changes its version, so the trigger, which
+    records an update only when the row changed, would have recorded every one.
     """
     referral_table, patient_table = Referral._meta.db_table, Patient._meta.db_table
     # A declined referral keeps the reason it has unless the file gives one.
@@ -200,61 +162,70 @@ def _update_referrals(cursor: CursorWrapper, *, now: datetime, referrer: User) -
         "CASE WHEN t.status = 'declined' THEN COALESCE(t.decline_reason, "
         "NULLIF(r.decline_reason, ''), %(declined)s) ELSE r.decline_reason END"
     )
-    cursor.execute(
+    # A destination with no place leaves the referral at its referring team's place, and an
+    # update keeps the team that first referred it.
+    place = "COALESCE(t.place_id, team.place_id)"
+    update = (
         f"UPDATE {referral_table} AS r SET patient_id = p.id, source = t.source, "
         "destination_sector = t.destination_sector, organisation_id = t.organisation_id, "
-        "service_id = t.service_id, place_id = t.place_id, needs = t.needs, "
+        f"service_id = t.service_id, place_id = {place}, needs = t.needs, "
         "activities = t.activities, urgency = t.urgency, status = t.status, "
         "referred_at = t.referred_at, closed_at = t.closed_at, "
         "lawful_basis = t.lawful_basis, lawful_basis_reason = t.lawful_basis_reason, "
         f"decline_reason = {decline_reason}, version = r.version + 1, "
         "updated_at = %(now)s, updated_by_id = %(user)s "
-        f"FROM import_referral t JOIN {patient_table} p ON p.nhs_number = t.nhs_number "
-        "WHERE r.external_id = t.external_id AND "
+        f"FROM {TABLE} t, {patient_table} p, {Organisation._meta.db_table} team "
+        "WHERE r.external_id = t.external_id AND p.nhs_number = t.nhs_number "
+        "AND team.id = r.referrer_organisation_id AND "
         "(r.patient_id, r.source, r.destination_sector, r.organisation_id, r.service_id, "
         "r.place_id, r.needs, r.activities, r.urgency, r.status, r.referred_at, r.closed_at, "
         "r.lawful_basis, r.lawful_basis_reason, r.decline_reason) IS DISTINCT FROM "
-        "(p.id, t.source, t.destination_sector, t.organisation_id, t.service_id, t.place_id, "
-        f"t.needs, t.activities, t.urgency, t.status, t.referred_at, t.closed_at, "
-        f"t.lawful_basis, t.lawful_basis_reason, {decline_reason})",
-        {"now": now, "user": referrer.pk, "declined": IMPORTED_DECLINE_REASON},
+        "(p.id, t.source, t.destination_sector, t.organisation_id, t.service_id, "
+        f"{place}, t.needs::varchar[], t.activities::varchar[], t.urgency, t.status, "
+        "t.referred_at, t.closed_at, t.lawful_basis, t.lawful_basis_reason, "
+        f"{decline_reason}) RETURNING r.*"
     )
-    return cursor.rowcount
+    cursor.execute(
+        _with_history(update, model=Referral, label="update"),
+        {**audit, "declined": IMPORTED_DECLINE_REASON},
+    )
+    return int(cursor.rowcount)
 
 
-def _insert_referrals(
-    cursor: CursorWrapper, *, referrer: User, team: Organisation, audit: Audit
-) -> int:
+def _insert_referrals(cursor: CursorWrapper, *, audit: Audit) -> int:
     """The number of referrals created: those in the file that VSO Care does not hold."""
     referral_table, patient_table = Referral._meta.db_table, Patient._meta.db_table
     # Historic records: not remit-checked (see docs/referral-import.md), so out_of_remit is
     # false with no reasons; the nightly report judges them against the specifications.
-    cursor.execute(
+    insert = (
         f"INSERT INTO {referral_table} (external_id, patient_id, referrer_id, "
         "referrer_organisation_id, place_id, source, destination_sector, organisation_id, "
         "service_id, needs, activities, urgency, reason, status, referred_at, closed_at, "
         "decline_reason, outcome, withdrawal_reason, statutory_decline_reason, out_of_remit, "
         "remit_reasons, override_reason, lawful_basis, lawful_basis_reason, version, "
         "created_at, updated_at, created_by_id, updated_by_id) "
-        "SELECT t.external_id, p.id, %s, %s, t.place_id, t.source, t.destination_sector, "
+        "SELECT t.external_id, p.id, %(user)s, %(team)s, "
+        # A destination with no place leaves the referral at the referring team's place.
+        "COALESCE(t.place_id, %(team_place)s), t.source, t.destination_sector, "
         "t.organisation_id, t.service_id, t.needs, t.activities, t.urgency, '', t.status, "
         "t.referred_at, t.closed_at, "
-        "CASE WHEN t.status = 'declined' THEN COALESCE(t.decline_reason, %s) ELSE '' END, "
-        "'', '', '', false, '[]'::jsonb, '', t.lawful_basis, t.lawful_basis_reason, 1, "
-        "%s, %s, %s, %s "
-        f"FROM import_referral t JOIN {patient_table} p ON p.nhs_number = t.nhs_number "
+        "CASE WHEN t.status = 'declined' THEN COALESCE(t.decline_reason, %(declined)s) "
+        "ELSE '' END, '', '', '', false, '[]'::jsonb, '', t.lawful_basis, "
+        "t.lawful_basis_reason, 1, %(now)s, %(now)s, %(user)s, %(user)s "
+        f"FROM {TABLE} t JOIN {patient_table} p ON p.nhs_number = t.nhs_number "
         f"WHERE NOT EXISTS (SELECT 1 FROM {referral_table} r "
         "WHERE r.external_id = t.external_id) "
         # Ids, and so references, follow the order of the file.
-        "ORDER BY t.line",
-        [referrer.pk, team.pk, IMPORTED_DECLINE_REASON, *audit],
+        "ORDER BY t.line RETURNING *"
     )
-    return cursor.rowcount
+    cursor.execute(
+        _with_history(insert, model=Referral, label="insert"),
+        {**audit, "declined": IMPORTED_DECLINE_REASON},
+    )
+    return int(cursor.rowcount)
 
 
-def _insert_consents(
-    cursor: CursorWrapper, *, referrer: User, team: Organisation, now: datetime
-) -> int:
+def _insert_consents(cursor: CursorWrapper, *, audit: Audit) -> int:
     """The number of consent decisions recorded: each (patient, day, method) the file gives as
     the basis of a referral, unless VSO Care already holds that decision, so a second import of
     the same file records none. An older consent never overrides a later withdrawal: the
@@ -264,11 +235,12 @@ def _insert_consents(
         f"INSERT INTO {consent_table} (patient_id, decision, method, decided_on, note, "
         "recorded_by_id, recorded_by_organisation_id, recorded_at) "
         "SELECT DISTINCT p.id, 'given', t.consent_method, t.consent_given_on, "
-        "'Imported with the referrals', %s::bigint, %s::bigint, %s::timestamptz "
-        f"FROM import_referral t JOIN {patient_table} p ON p.nhs_number = t.nhs_number "
+        "'Imported with the referrals', %(user)s::bigint, %(team)s::bigint, "
+        "%(now)s::timestamptz "
+        f"FROM {TABLE} t JOIN {patient_table} p ON p.nhs_number = t.nhs_number "
         "WHERE t.lawful_basis = 'consent' AND NOT EXISTS (SELECT 1 FROM "
         f"{consent_table} c WHERE c.patient_id = p.id AND c.decision = 'given' "
         "AND c.decided_on = t.consent_given_on AND c.method = t.consent_method)",
-        [referrer.pk, team.pk, now],
+        audit,
     )
-    return cursor.rowcount
+    return int(cursor.rowcount)

@@ -203,9 +203,9 @@ def last_failed_run(*, system: System) -> ReportRun | None:
 
 
 def sections_rendered(*, loaded: DashboardReports, query: str, render: Callable[[], str]) -> str:
-    """The report sections of a page change only when a snapshot does, so each process keeps
-    them rendered, keyed by the snapshots and the query (the links carry it): hundreds of table
-    rows are then rendered once a night, not on every request."""
+    """The report sections of a page change only when a snapshot does, so the cache, shared by
+    every process, keeps them rendered, keyed by the snapshots and the query (the links carry
+    it): hundreds of table rows are then rendered once a night, not on every request."""
     versions = [f"{s.pk}@{s.generated_at.isoformat()}" for _, s in sorted(loaded.stored.items())]
     digest = hashlib.sha256("|".join([*versions, query]).encode()).hexdigest()
     key = f"dashboard-sections:{digest}"

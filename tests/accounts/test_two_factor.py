@@ -429,3 +429,50 @@ def test_production_with_two_factor_switched_off_is_named_by_the_deployment_chec
     )
 
     assert "accounts.W001" in result.stderr + result.stdout
+
+
+def test_a_verified_page_reads_the_authenticator_with_the_user_not_after_it(client, required, icc):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sign_in_fully(client, icc)
+    client.get("/referrals/")  # the first request after signing in saves the session
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/referrals/").status_code == 200
+
+    alone = [q["sql"] for q in queries if q["sql"].startswith('SELECT "otp_totp_totpdevice"')]
+    assert alone == []
+    assert any("otp_totp_totpdevice" in q["sql"] for q in queries)
+    # As without two-factor: the session, the user, the page, its count, the bell, the places.
+    assert len(queries) <= 6
+
+
+@pytest.mark.parametrize("change", ["deleted", "unconfirmed", "someone else's"])
+def test_a_session_whose_authenticator_is_no_longer_theirs_is_asked_for_a_code_again(
+    client, required, icc, red_cross_lead, change
+):
+    device = sign_in_fully(client, icc)
+    assert client.get("/referrals/").status_code == 200
+
+    if change == "deleted":
+        device.delete()
+    elif change == "unconfirmed":
+        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=False)
+    else:
+        TOTPDevice.objects.filter(pk=device.pk).update(user=red_cross_lead)
+
+    response = client.get("/referrals/")
+    assert response.status_code == 302
+    assert response["Location"].startswith((ENROL, VERIFY))
+    assert DEVICE_ID_SESSION_KEY not in client.session
+
+
+@pytest.mark.parametrize("named", ["otp_totp.totpdevice/x", "otp_static.staticdevice/1", "junk"])
+def test_a_session_naming_no_device_of_theirs_is_not_verified(client, required, icc, named):
+    sign_in_fully(client, icc)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = named
+    session.save()
+
+    assert client.get("/referrals/")["Location"] == f"{VERIFY}?next=/referrals/"

@@ -6,6 +6,8 @@ scratch database (tests/bench/conftest.py), and each bench database named after 
 database, so two runs on one server never meet.
 """
 
+import re
+
 import pytest
 from django.db import connection
 
@@ -95,6 +97,10 @@ def test_a_script_runs_where_there_is_only_synthetic_data(scratch, script):
         assert f"referrals {ROWS} created" in run.stdout
         assert f"referrals 0 created, {ROWS} updated" in run.stdout
         assert f"in the database: {ROWS} referrals" in run.stdout
+        # The figures issue #16 asks of it: the speed against COPY, and the memory.
+        assert re.search(r"the import runs at \d+\.\d\dx COPY", run.stdout), run.stdout
+        assert re.search(r"peak memory .*: -?\d+ MB for a 0\.\d MB file", run.stdout), run.stdout
+        assert "the import failed" not in run.stdout
 
 
 ICC, COMMISSIONER = (

@@ -1,16 +1,21 @@
 import datetime
+import re
 from io import StringIO
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pghistory.models
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from core.nhs import synthetic_nhs_number
+from referrals.importing import writing
 from referrals.importing.columns import COLUMNS, IMPORTED_DECLINE_REASON, TEXT_LIMITS
+from referrals.importing.progress import ProgressLine
 from referrals.models import Patient, Referral
 from tests.factories import (
     OrganisationFactory,
@@ -736,3 +741,179 @@ def test_a_referral_moved_to_after_its_wait_was_escalated_is_refused(tmp_path, i
         "row 2, column referred_at: Not before the escalation of the wait VSO Care records for "
         "this referral."
     ]
+
+
+def _history(*paths: str, referrer) -> dict[str, list[dict]]:
+    """Every history event the imports of `paths` write, in order, with what differs from one
+    run to the next (ids, context ids) replaced by what they stand for; then rolled back."""
+    with transaction.atomic():
+        for path in paths:
+            run(path, referrer)
+        numbers = dict(Patient.objects.values_list("pk", "nhs_number"))
+        contexts = {
+            context.pk: context.metadata for context in pghistory.models.Context.objects.all()
+        }
+        found = {}
+        for model in (Patient, Referral):
+            events = []
+            for event in model.pgh_event_model.objects.order_by("pgh_id").values():
+                assert event.pop("pgh_obj_id") == event.pop("id")
+                del event["pgh_id"]
+                event["pgh_context_id"] = contexts[event["pgh_context_id"]]
+                if "patient_id" in event:
+                    event["patient_id"] = numbers[event["patient_id"]]
+                events.append(event)
+            found[model.__name__] = events
+        transaction.set_rollback(True)
+    return found
+
+
+def test_the_import_records_history_exactly_as_the_triggers_would(
+    tmp_path, icc, destinations, monkeypatch
+):
+    """The import writes its own history events, one statement for all its rows; they must be
+    the rows django-pghistory's triggers write, column for column."""
+    paths = []
+    for name, urgency in (("first", "soon"), ("changed", "urgent")):
+        (tmp_path / name).mkdir()
+        other = row(
+            external_id="EMIS-1002",
+            nhs_number=synthetic_nhs_number(101),
+            given_name="Albert",
+            status="declined",
+            urgency=urgency,
+        )
+        paths.append(csv_file(tmp_path / name, row(urgency=urgency), other))
+    # The changed file twice: the second changes nothing, so records nothing either way.
+    paths.append(paths[-1])
+
+    set_based = _history(*paths, referrer=icc)
+    with monkeypatch.context() as by_trigger:
+        # The import as it was: the triggers left on, each statement without its events.
+        by_trigger.setattr(writing, "_set_history_triggers_aside", lambda cursor: "{}")
+        by_trigger.setattr(writing, "_with_history", lambda statement, **kwargs: statement)
+        recorded_by_triggers = _history(*paths, referrer=icc)
+
+    assert set_based == recorded_by_triggers
+    assert [event["pgh_label"] for event in set_based["Referral"]] == [
+        "insert",
+        "insert",
+        "update",
+        "update",
+    ]
+    assert [event["pgh_label"] for event in set_based["Patient"]] == ["insert", "insert"]
+    assert set_based["Referral"][2]["pgh_context_id"] == {
+        "user": icc.pk,
+        "command": "import_referrals",
+        "file": "referrals.csv",
+    }
+
+
+def test_changes_after_an_import_in_its_transaction_are_recorded_by_the_triggers(
+    tmp_path, icc, destinations
+):
+    run(csv_file(tmp_path, row()), icc)
+    referral = Referral.objects.get()
+
+    # The test's own transaction is still the import's.
+    Referral.objects.filter(pk=referral.pk).update(urgency="urgent")
+    PatientFactory()
+
+    assert [event.pgh_label for event in referral.events.order_by("pgh_id")] == [
+        "insert",
+        "update",
+    ]
+    assert Patient.pgh_event_model.objects.count() == 2
+
+
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+PROGRESS = re.compile(r"checked (\d+) rows, written (\d+), [\d,]+ rows/s")
+
+
+def test_the_progress_line_is_printed_on_stderr_when_asked(tmp_path, icc, destinations):
+    rows = [row(external_id=f"EMIS-{i}") for i in range(3)]
+    err = StringIO()
+
+    call_command(
+        "import_referrals",
+        csv_file(tmp_path, *rows),
+        "--referrer",
+        icc.email,
+        "--progress",
+        stdout=StringIO(),
+        stderr=err,
+    )
+
+    said = err.getvalue().splitlines()
+    assert [PROGRESS.fullmatch(line).groups() for line in said] == [("3", "0"), ("3", "3")]
+
+
+def test_the_progress_line_is_rewritten_in_place_on_a_terminal(tmp_path, icc, destinations):
+    err = Terminal()
+
+    call_command(
+        "import_referrals",
+        csv_file(tmp_path, row()),
+        "--referrer",
+        icc.email,
+        stdout=StringIO(),
+        stderr=err,
+    )
+
+    said = err.getvalue()
+    assert said.startswith("\rchecked 1 row, written 0, ")
+    assert said.endswith(" rows/s\x1b[K\n")
+    assert said.count("\r") == 2
+
+
+@pytest.mark.parametrize("stderr", [StringIO, Terminal], ids=["not a terminal", "a terminal"])
+def test_no_progress_line_unless_on_a_terminal_or_asked_and_never_with_quiet(
+    tmp_path, icc, destinations, stderr
+):
+    path = csv_file(tmp_path, row())
+    for options in ([], ["--quiet"]) if stderr is StringIO else (["--no-progress"], ["--quiet"]):
+        err = stderr()
+        call_command(
+            "import_referrals",
+            path,
+            "--referrer",
+            icc.email,
+            *options,
+            stdout=StringIO(),
+            stderr=err,
+        )
+        assert err.getvalue() == ""
+
+
+def test_the_progress_line_is_said_at_most_every_two_seconds():
+    said: list[str] = []
+    clock = iter([0.0, 1.0, 2.5, 3.0, 3.5])
+    line = ProgressLine(said.append, in_place=False, clock=lambda: next(clock))
+
+    line.checked(1000)  # 1 s
+    line.checked(3000)  # 2.5 s: said
+    line.checked(4000)  # 3 s
+    line.written(4000)  # 3.5 s: said
+
+    assert said == [
+        "checked 3,000 rows, written 0, 1,200 rows/s\n",
+        "checked 4,000 rows, written 4,000, 1,143 rows/s\n",
+    ]
+
+
+def test_a_file_that_stops_being_utf8_is_refused_naming_the_line(tmp_path, icc, destinations):
+    rows = [row(external_id=f"EMIS-{i}") for i in range(3)]
+    path = Path(csv_file(tmp_path, *rows))
+    data = path.read_bytes().splitlines(keepends=True)
+    data[3] = data[3].replace(b"Marsh", b"Ma\xffrsh")
+    path.write_bytes(b"".join(data))
+
+    with pytest.raises(CommandError) as refusal:
+        call_command("import_referrals", path, "--referrer", icc.email, stdout=StringIO())
+
+    assert str(refusal.value) == f"{path} is not a UTF-8 file (line 4): invalid start byte."
+    assert not Referral.objects.exists()

@@ -329,3 +329,26 @@ def test_administrators_are_shown_no_referral_list(client, administrator, referr
 
     assert client.get(reverse("referral_list")).status_code == 404
     assert client.get(reverse("referral_detail", args=[referral.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("changes", [1, 12])
+def test_the_referral_page_reads_its_mark_and_the_right_to_record_consent_with_the_referral(
+    client, icc, red_cross_lead, home_from_hospital, django_assert_max_num_queries, changes
+):
+    from referrals.services_remit import remit_mark_create
+
+    referral = ReferralFactory(service=home_from_hospital, referrer=icc)
+    for _ in range(changes - 1):
+        referral.save()  # one more event in the history
+    remit_mark_create(referral=referral, user=red_cross_lead, clause="capacity")
+    client.force_login(icc)
+    client.get(reverse("referral_detail", args=[referral.pk]))  # saves the new session
+
+    # The session, the user, the referral with its mark, the access record, concerns,
+    # consents, the addressees and deadlines of the concern form, the bell, the needs'
+    # names and the history: no query of its own for the mark or the consent form's right.
+    with django_assert_max_num_queries(11):
+        response = client.get(reverse("referral_detail", args=[referral.pk]))
+
+    assert response.context["remit_mark"].clause == "capacity"
+    assert response.context["consent_form"] is not None

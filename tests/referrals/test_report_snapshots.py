@@ -23,8 +23,9 @@ SPLIT = ReportKind.REFERRAL_SPLIT
 
 
 def test_running_a_report_twice_for_a_period_replaces_the_snapshot(icc, home_from_hospital):
-    ReferralFactory(referrer=icc, service=home_from_hospital)
     with time_machine.travel("2026-11-23 10:00 +0000"):
+        # Made in the period, whatever day the suite runs.
+        ReferralFactory(referrer=icc, service=home_from_hospital)
         first = report_snapshot_refresh(
             system_id=SystemFactory().pk,
             kind=SPLIT,

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
@@ -33,3 +35,29 @@ def test_the_nightly_session_clean_up_deletes_only_expired_sessions(client, icc)
 
     assert clear_expired_sessions() == 1
     assert Session.objects.count() == 1
+
+
+# The reports' own queue (docs/deploy.md): a host of workers can be given to it alone.
+REPORT_TASKS = {
+    "referrals.nightly_reports", "referrals.refresh_report_snapshot", "referrals.prepare_report",
+}  # fmt: skip
+
+
+def test_the_reports_go_on_their_own_queue_and_every_other_task_on_the_default_one():
+    app.loader.import_default_modules()
+    ours = {name for name in app.tasks if not name.startswith("celery.")}
+
+    queues = {name: app.amqp.router.route({}, name, (), {})["queue"].name for name in ours}
+
+    assert ours > REPORT_TASKS
+    assert {name for name, queue in queues.items() if queue == "reports"} == REPORT_TASKS
+    assert {queue for name, queue in queues.items() if name not in REPORT_TASKS} == {"celery"}
+    # What notices a dead reports worker must not wait behind the reports.
+    assert queues["referrals.recover_report_runs"] == "celery"
+
+
+def test_a_worker_told_no_queue_consumes_both_as_make_runs_does():
+    assert set(app.amqp.queues.consume_from) == {"celery", "reports"}
+    procfile = (Path(settings.BASE_DIR) / "Procfile").read_text().splitlines()
+    worker = next(line for line in procfile if line.startswith("worker:"))
+    assert " -Q" not in worker and "--queues" not in worker

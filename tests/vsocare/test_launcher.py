@@ -83,13 +83,15 @@ def test_make_run_serves_the_app_with_a_working_worker_and_ctrl_c_stops_everythi
         }  # fmt: skip
         assert b"Sign in to VSO Care" in wait_for(f"http://127.0.0.1:{port}/sign-in/", 10)
 
-        # A task enqueued from another process is answered by make run's own worker.
+        # A task enqueued from another process is answered by make run's own worker, on the
+        # default queue and on the reports' (a run id that names no run: nothing to compute).
         answer = subprocess.run(
             [
                 sys.executable,
                 "-c",
                 "import django; django.setup(); from vsocare.tasks import ping; "
-                "print(ping.delay().get(timeout=60))",
+                "from referrals.tasks import prepare_report; "
+                "print(ping.delay().get(timeout=60), prepare_report.delay(0).get(timeout=60))",
             ],
             cwd=BASE_DIR,
             env={**env, "DJANGO_SETTINGS_MODULE": "vsocare.settings"},
@@ -97,7 +99,7 @@ def test_make_run_serves_the_app_with_a_working_worker_and_ctrl_c_stops_everythi
             text=True,
             timeout=120,
         )
-        assert answer.stdout.strip() == "pong", answer.stderr
+        assert answer.stdout.split() == ["pong", "None"], answer.stderr
 
         os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C at the terminal does
         launcher.wait(90)

@@ -1,5 +1,6 @@
 """Settings refuse to start on a missing or malformed variable, naming it."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -52,6 +53,8 @@ def manage(*args: str, **overrides: str) -> subprocess.CompletedProcess:
         ("CELERY_BROKER_VISIBILITY_TIMEOUT", "600"),
         ("HEALTH_TIMEOUT_SECONDS", "0"),
         ("HEALTH_BEAT_STALE_SECONDS", "soon"),
+        ("DATABASE_REPLICA_URL", "replica.example.nhs.uk:5432/vsocare"),
+        ("DATABASE_REPLICA_PIN_SECONDS", "0"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_and_is_named(variable, value):
@@ -137,3 +140,73 @@ def test_every_connection_turns_jit_off_and_prices_random_reads_for_ssd():
             "current_setting('pgtrigger.ignore')"
         )
         assert cursor.fetchone() == ("off", "1.1", "{}")
+
+
+# --- The cache: shared by every process, and never at the broker's expense
+
+
+def test_the_cache_is_on_the_apps_redis_and_shared_with_another_process():
+    from django.core.cache import cache
+
+    assert settings.CACHES["default"]["BACKEND"] == "vsocare.cache.PrefixedRedisCache"
+    cache.set("shared-check", "kept by the test process", 60)
+
+    result = manage(
+        "shell", "-c", "from django.core.cache import cache; print(cache.get('shared-check'))"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "kept by the test process"
+
+
+def test_clearing_the_cache_leaves_the_brokers_queues_alone():
+    from django.core.cache import cache
+
+    from vsocare.health import redis_client
+
+    broker = redis_client(url=settings.CELERY_BROKER_URL, timeout=2)
+    broker.rpush("settings-test-queue", "a task waiting to run")
+    cache.set("dropped", "by clear()", 60)
+    try:
+        cache.clear()
+
+        assert cache.get("dropped") is None
+        assert broker.lrange("settings-test-queue", 0, -1) == [b"a task waiting to run"]
+    finally:
+        broker.delete("settings-test-queue")
+
+
+@pytest.mark.parametrize(
+    ("broker_url", "cache_url"),
+    [
+        ("redis://127.0.0.1:6379/3", "redis://127.0.0.1:6379/3"),
+        ("redis+socket:///srv/var/redis.sock", "unix:///srv/var/redis.sock?db=0"),
+        ("redis+socket:///srv/var/redis.sock?virtual_host=2", "unix:///srv/var/redis.sock?db=2"),
+    ],
+)
+def test_the_cache_uses_the_brokers_redis_and_database(broker_url, cache_url):
+    from vsocare.cache import redis_py_url
+
+    assert redis_py_url(broker_url) == cache_url
+
+
+def test_a_replica_url_adds_a_replica_alias_that_tests_read_through_the_test_database():
+    result = manage(
+        "shell",
+        "--verbosity",
+        "0",
+        "-c",
+        "import json; from django.conf import settings as s; r = s.DATABASES['replica']; "
+        "print(json.dumps([r['HOST'], r['NAME'], r['TEST'], r['OPTIONS'], s.DATABASE_ROUTERS]))",
+        DATABASE_REPLICA_URL="postgresql://reader@replica.example.nhs.uk:5432/vsocare",
+    )
+
+    assert result.returncode == 0, result.stderr
+    host, name, test, options, routers = json.loads(result.stdout.splitlines()[-1])
+    assert (host, name, test["MIRROR"]) == ("replica.example.nhs.uk", "vsocare", "default")
+    assert options == {"options": settings.DATABASES["default"]["OPTIONS"]["options"]}
+    assert routers == ["core.replica.ReplicaRouter"]
+
+
+def test_without_a_replica_url_there_is_only_the_primary():
+    assert list(settings.DATABASES) == ["default"]
