@@ -10,7 +10,6 @@ from commissioning.instruments import STAR_VERSION_CHOICES
 from commissioning.models import (
     SPECIFICATION_FIELDS,
     CommissioningFramework,
-    Need,
     Organisation,
     OutcomeMeasure,
     Place,
@@ -18,6 +17,7 @@ from commissioning.models import (
     Service,
     ServiceSpecification,
 )
+from commissioning.need_cache import group_label, need_rows
 from commissioning.selectors import places_visible_to
 from commissioning.services import LISTING_FIELDS
 from commissioning.validation import specification_errors
@@ -28,13 +28,13 @@ from core.widgets import DateInput
 def need_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Needs grouped as docs/domain.md groups them, for grouped checkboxes and selects."""
     groups: dict[str, list[tuple[str, str]]] = {}
-    for need in Need.objects.all():
-        groups.setdefault(need.get_group_display(), []).append((need.code, need.label))
+    for code, label, group in need_rows():
+        groups.setdefault(group_label(group), []).append((code, label))
     return list(groups.items())
 
 
 def flat_need_choices() -> list[tuple[str, str]]:
-    return list(Need.objects.values_list("code", "label"))
+    return [(code, label) for code, label, _ in need_rows()]
 
 
 def outcome_choices() -> list[tuple[str, str]]:

@@ -13,7 +13,6 @@ from commissioning.codes import ServiceStatus, SpecificationStatus
 from commissioning.models import (
     SPECIFICATION_FIELDS,
     CommissioningFramework,
-    Need,
     Organisation,
     OutcomeMeasure,
     Place,
@@ -22,6 +21,7 @@ from commissioning.models import (
     ServiceSpecification,
     System,
 )
+from commissioning.need_cache import need_rows
 
 COMMISSIONING_ROLES = (Role.COMMISSIONER, Role.ADMINISTRATOR)
 # A listing nobody has confirmed for this long may describe a service that no longer exists.
@@ -175,7 +175,7 @@ def directory_search(
 
 
 def need_labels() -> dict[str, str]:
-    return dict(Need.objects.values_list("code", "label"))
+    return {code: label for code, label, _ in need_rows()}
 
 
 # --- Frameworks and specifications ---------------------------------------------------------

@@ -53,22 +53,34 @@ REFERRER_ACTIONS = ("withdraw",)
 def referrals_visible_to(user: User) -> QuerySet[Referral]:
     """Referrers: their own and their team's. VSO staff: referrals to their organisation.
     Commissioners: every referral in their system. Administrators manage accounts and places;
-    they have no need to read patients' referrals, so they see none."""
+    they have no need to read patients' referrals, so they see none (referral_scope)."""
     referrals = Referral.objects.select_related(
         "patient", "organisation", "service", "referrer", "referrer_organisation"
     )
+    scope = referral_scope(user)
+    return referrals.none() if scope is None else referrals.filter(scope)
+
+
+def referral_scope(user: User, *, through: str = "") -> Q | None:
+    """referrals_visible_to's rule as a condition on a referral, or on the referral reached
+    from another model `through` a relation ("referral__"): a row already joined to its
+    referral is then checked on that row, where an EXISTS would make PostgreSQL gather every
+    referral the person may see first. None for someone who may see no referral."""
     system_id = system_id_of(user)
     if not user.is_active or system_id is None:
-        return referrals.none()
+        return None
     # The system first: a referral belongs to the system of the organisation it went to.
-    referrals = referrals.filter(organisation__system_id=system_id)
+    scope = Q(**{f"{through}organisation__system_id": system_id})
     if user.role == Role.ICC:
-        return referrals.filter(referrer_team(user))
+        team = Q()
+        for half in referrer_team_halves(user, through=through):
+            team |= half
+        return scope & team
     if user.role in VSO_ROLES and user.organisation_id is not None:
-        return referrals.filter(organisation_id=user.organisation_id)
+        return scope & Q(**{f"{through}organisation_id": user.organisation_id})
     if user.role == Role.COMMISSIONER:
-        return referrals
-    return referrals.none()
+        return scope
+    return None
 
 
 # Those who care for patients: the referrer's side and the organisation a referral went to.
@@ -82,21 +94,14 @@ def identity_visible_to(user: User) -> bool:
     return user.has_role(*IDENTITY_ROLES)
 
 
-def referrer_team(user: User) -> Q:
-    """The referrer's side of a referral: the ICC who made it, and the team (organisation) it was
-    made from, which follows it up when the referrer is away."""
-    team = Q()
-    for half in referrer_team_halves(user):
-        team |= half
-    return team
-
-
-def referrer_team_halves(user: User) -> list[Q]:
-    """referrer_team as its halves, each one index range: "me OR my team" in one WHERE makes
-    PostgreSQL read and sort the whole team's referrals to show a page of them."""
-    halves = [Q(referrer=user)]
+def referrer_team_halves(user: User, *, through: str = "") -> list[Q]:
+    """The referrer's side of a referral, as its halves: the ICC who made it, and the team
+    (organisation) it was made from, which follows it up when the referrer is away. Each half
+    is one index range: "me OR my team" in one WHERE makes PostgreSQL read and sort the whole
+    team's referrals to show a page of them."""
+    halves = [Q(**{f"{through}referrer": user})]
     if user.organisation_id is not None:
-        halves.append(Q(referrer_organisation_id=user.organisation_id))
+        halves.append(Q(**{f"{through}referrer_organisation_id": user.organisation_id}))
     return halves
 
 
@@ -122,7 +127,7 @@ def referral_list_rows() -> QuerySet[Referral]:
 
 
 def in_referrer_team(user: User, referral: Referral) -> bool:
-    """referrer_team for a referral already in hand, without a query."""
+    """referrer_team_halves for a referral already in hand, without a query."""
     return user.role == Role.ICC and (
         referral.referrer_id == user.pk
         or (

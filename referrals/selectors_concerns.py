@@ -27,7 +27,7 @@ from referrals.models import (
     concern_resolved_key,
     concern_stage,
 )
-from referrals.selectors import in_referrer_team, referrals_visible_to
+from referrals.selectors import in_referrer_team, referral_scope, referrals_visible_to
 
 # The roles that take part in a referral's care; commissioners read, administrators see none.
 CONCERN_ACTOR_ROLES = (Role.ICC, *VSO_ROLES)
@@ -47,7 +47,9 @@ def concerns_visible_to(user: User, *, now: datetime | None = None) -> QuerySet[
 def _visible_halves(user: User) -> list[Q]:
     """concerns_visible_to's rule as its halves, each on its own a join PostgreSQL reads a
     concern at a time: as one OR it would first gather every referral the person may see."""
-    halves = [Q(referral_visible=True)]
+    referral_visible = referral_scope(user, through="referral__")
+    # Never an empty list: an OR of no halves would be no condition at all.
+    halves = [Q(pk__in=[]) if referral_visible is None else referral_visible]
     if user.role in CONCERN_ACTOR_ROLES and user.organisation_id:
         halves.append(Q(addressed_to_id=user.organisation_id))
     return halves

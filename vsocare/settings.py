@@ -239,9 +239,10 @@ REDIS_URL = env_url("REDIS_URL", ("redis", "rediss", "redis+socket")) or (
 
 # --- Cache: on the application's Redis, shared by every web and Celery worker, so that a write
 # in one process invalidates what another kept (the remit page, docs/remit-page.md). It holds
-# only what can be made again: the remit page's figures and the dashboard's rendered report
-# sections. It shares the broker's Redis database under its own key prefix, and its clear()
-# deletes only those keys (vsocare/cache.py): Django's would empty the broker's queues too.
+# only what can be made again: the remit page's figures, the dashboard's rendered report
+# sections and the need codes. It shares the broker's Redis database under its own key
+# prefix, and its clear() deletes only those keys (vsocare/cache.py): Django's would empty the
+# broker's queues too.
 CACHES = {
     "default": {
         "BACKEND": "vsocare.cache.PrefixedRedisCache",
