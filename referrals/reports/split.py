@@ -133,7 +133,10 @@ WITH gaps AS (
     SELECT d.name, lower(btrim(r.statutory_decline_reason)) AS reason_key,
            min(btrim(r.statutory_decline_reason)) AS reason, count(*) AS n
     FROM {referral} r
-    JOIN {organisation} d ON d.id = r.statutory_declined_by_id
+    -- `+ 0`: read the period's referrals by date, then find each decliner. Joined on the bare
+    -- column, PostgreSQL walked the whole statutory_declined_by_id index in a merge join
+    -- (2.4 s for a month to date at 5M referrals, 83 ms this way).
+    JOIN {organisation} d ON d.id = r.statutory_declined_by_id + 0
     WHERE r.referred_at >= %(start)s AND r.referred_at < %(end)s
       AND {in_system} {place_filter}
       AND r.destination_sector = %(sector_voluntary)s
