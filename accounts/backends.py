@@ -1,8 +1,10 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef
+from django.db.models import F, Func, IntegerField, OuterRef, Subquery
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Notification
 
 
 class EmailBackend(ModelBackend):
@@ -10,7 +12,8 @@ class EmailBackend(ModelBackend):
     the header shows on every page, and its system, which scopes every page, so no page pays
     an extra query for either. The ids of their confirmed authenticators come in the same
     query, for accounts.middleware.OTPMiddleware, which would otherwise read the device again
-    on every request."""
+    on every request; and the bell's count of unread notifications, which every full page
+    shows (accounts.context_processors.Bell)."""
 
     def get_user(self, user_id):
         user = (
@@ -19,7 +22,14 @@ class EmailBackend(ModelBackend):
             .annotate(
                 confirmed_device_ids=ArraySubquery(
                     TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True).values("pk")
-                )
+                ),
+                unread_notifications=Subquery(
+                    Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
+                    .order_by()
+                    .annotate(n=Func(F("pk"), function="COUNT"))
+                    .values("n"),
+                    output_field=IntegerField(),
+                ),
             )
             .filter(pk=user_id)
             .first()

@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import VSO_ROLES, NotificationKind, Role, User
 from accounts.selectors import system_id_of
 from accounts.services_notifications import notify
+from core.sessions import session_end
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,8 @@ def _sessions_end(*, user: User) -> int:
         for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
         if session.get_decoded().get(SESSION_KEY) == str(user.pk)
     ]
-    Session.objects.filter(pk__in=ended).delete()
+    for session_key in ended:
+        session_end(session_key)
     return len(ended)
 
 

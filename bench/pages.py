@@ -397,7 +397,8 @@ def _paths(people: dict) -> dict[str, str]:
 
 def _measure_pages(args) -> dict:
     from django.conf import settings
-    from django.contrib.sessions.models import Session
+
+    from core.sessions import session_end
 
     people = _people()
     roles = {PAGES[name].role for name in args.pages}
@@ -449,9 +450,10 @@ def _measure_pages(args) -> dict:
                         flush=True,
                     )
     finally:
-        Session.objects.filter(
-            session_key__in=[key for keys in sessions.values() for key in keys]
-        ).delete()
+        # Wherever they are kept: the database and the cache (core.sessions).
+        for keys in sessions.values():
+            for key in keys:
+                session_end(key)
     return result
 
 

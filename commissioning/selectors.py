@@ -2,9 +2,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Field, Q, QuerySet
+from django.db.models import Count, Exists, Field, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Role, User
@@ -156,7 +157,8 @@ def directory_search(
         services = services.filter(needs__contains=[need])
     if place is not None:
         # A service with no places listed serves the whole system.
-        services = services.filter(Q(places=place) | Q(places__isnull=True)).distinct()
+        served = Service.places.through.objects.filter(service_id=OuterRef("pk"))
+        services = services.filter(Exists(served.filter(place=place)) | ~Exists(served))
     if age is not None:
         services = services.filter(
             Q(min_age__isnull=True) | Q(min_age__lte=age),
@@ -171,7 +173,11 @@ def directory_search(
             | Q(name__icontains=text.strip())
             | Q(organisation__name__icontains=text.strip())
         )
-    return services.prefetch_related("places").order_by("organisation__name", "name")
+    # The areas as the directory shows them, in the same query (DirectoryEntry.areas).
+    area_names = Place.objects.filter(services=OuterRef("pk")).order_by("name").values("name")
+    return services.annotate(area_names=ArraySubquery(area_names)).order_by(
+        "organisation__name", "name"
+    )
 
 
 def need_labels() -> dict[str, str]:

@@ -27,6 +27,7 @@ class DirectoryEntry:
     urgency_limit: str
     terms: list[str]
     warnings: list[str]
+    areas: list[str]
     capacity_left: int | None = None
 
 
@@ -65,6 +66,15 @@ def _terms(spec: ServiceSpecification | None) -> list[str]:
     return terms
 
 
+def _areas(service: Service) -> list[str]:
+    """The places it serves, by name: read with the service by the directory's search
+    (`area_names`), else here. None listed means the whole system."""
+    names = getattr(service, "area_names", None)
+    if names is None:
+        names = [place.name for place in service.places.order_by("name")]
+    return names
+
+
 def directory_entries(*, services: list[Service], today: date) -> list[DirectoryEntry]:
     """Remit and warnings for a page of services, in a fixed number of queries."""
     specs = specifications_in_force(services=services, on_date=today)
@@ -98,6 +108,7 @@ def directory_entries(*, services: list[Service], today: date) -> list[Directory
                 urgency_limit=_urgency_limit(spec) if service.organisation.is_voluntary else "",
                 terms=_terms(spec),
                 warnings=warnings,
+                areas=_areas(service),
                 capacity_left=capacity_left,
             )
         )

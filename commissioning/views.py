@@ -11,6 +11,7 @@ from commissioning.forms import DirectorySearchForm, ListingForm, ServiceListing
 from commissioning.selectors_history import commissioning_record_history
 from commissioning.services import LISTING_FIELDS
 from core.conflicts import EditConflict
+from core.pagination import counted_page
 
 
 @login_required
@@ -93,7 +94,7 @@ def directory(request):
         results = selectors.directory_search(user=request.user)
     entries = []
     if results is not None:
-        page = Paginator(results, 20).get_page(request.GET.get("page"))
+        page = counted_page(results, per_page=20, number=request.GET.get("page"))
         entries = selectors_directory.directory_entries(
             services=list(page), today=timezone.localdate()
         )

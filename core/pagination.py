@@ -19,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 from urllib.parse import urlencode
 
+from django.core.paginator import Page, Paginator
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Window
 
 M = TypeVar("M", bound=models.Model)
 
@@ -249,3 +250,29 @@ def _bounded_count(
     cut = [part.order_by().values("pk")[: bound + 1] for part in parts]
     counted = (cut[0].union(*cut[1:]) if len(cut) > 1 else cut[0]).count()
     return min(counted, bound), counted > bound
+
+
+# The annotation counted_page adds: every matching row's count, on each row of the page.
+_FOUND = "paged_total"
+
+
+def counted_page(queryset: QuerySet[M], *, per_page: int, number: object) -> Page[M]:
+    """A numbered page and the total of a short list (a system's services, hundreds at most)
+    in one query: COUNT(*) OVER () on each row of the page. A page past the end, or not a
+    number, is the last or the first, as Paginator.get_page gives; only a page past the end
+    costs a second query, for the total."""
+    paginator = Paginator(queryset, per_page, allow_empty_first_page=True)
+    try:
+        # Beyond any real list, and short of an OFFSET too big for the database.
+        wanted = min(max(int(str(number)), 1), 10**6)
+    except ValueError:
+        wanted = 1
+    start = (wanted - 1) * per_page
+    rows = list(queryset.annotate(**{_FOUND: Window(Count("*"))})[start : start + per_page])
+    if rows:
+        paginator.count = getattr(rows[0], _FOUND)
+        return Page(rows, wanted, paginator)
+    if wanted == 1:
+        paginator.count = 0
+        return Page([], 1, paginator)
+    return paginator.get_page(paginator.num_pages)

@@ -39,7 +39,9 @@ def concern_form(referral: Referral, user: User, data=None) -> ConcernForm | Non
     )
     if not addressees:
         return None
-    deadlines = selectors_deadlines.concern_deadlines_for(system_id=referral.organisation.system_id)
+    deadlines = selectors_deadlines.concern_deadlines_for(
+        system_id=referral.organisation.system_id, kept=True
+    )
     return ConcernForm(data, addressees=addressees, deadlines=deadlines)
 
 
@@ -66,6 +68,7 @@ def referral_page(
     for concern in concerns:
         # Read by the template beside each concern.
         concern.actions = selectors_concerns.concern_actions_for(user, concern)  # type: ignore[attr-defined]
+        concern.replies_shown = selectors_concerns.replies_shown(concern)  # type: ignore[attr-defined]
         if concern.pk == bound.get("concern_id"):
             concern.reply_form = bound.get("reply_form")  # type: ignore[attr-defined]
             concern.resolve_form = bound.get("resolve_form")  # type: ignore[attr-defined]
@@ -78,9 +81,7 @@ def referral_page(
         "may_mark_remit": selectors.remit_mark_editable_by(user, referral),
         "episode_on_referral": selectors_outcomes.episode_on_referral(user, referral),
         "consents": selectors_consent.consent_history(patient=referral.patient),
-        "covered_wait": selectors.wait_of(referral.interim_cover_for)
-        if referral.interim_cover_for
-        else None,
+        "covered_wait": selectors.covered_wait(referral),
         "consent_form": ConsentForm() if may_record_consent else None,
         "concerns": concerns,
         "concern_form": concern_form(referral, user),

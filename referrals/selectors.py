@@ -23,8 +23,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import CombinedExpression
+from django.db.models.expressions import CombinedExpression, Expression
 from django.db.models.functions import Upper
+from django.db.models.lookups import LessThan
 from django.http import Http404
 from django.utils import timezone
 
@@ -154,7 +155,19 @@ def get_referral_for_user(user: User, pk: int, *, action: str | None = None) -> 
     403 for one they may see but not change in this way."""
     referral = (
         referrals_visible_to(user)
-        .select_related("remit_mark__marked_by", "remit_mark__specification")
+        .select_related(
+            "remit_mark__marked_by",
+            "remit_mark__specification",
+            # Those a concern may be addressed to, for the page's concern form.
+            "statutory_declined_by",
+            "interim_cover_for__organisation",
+            # The episode, for its people (selectors_outcomes.episode_on_referral).
+            "episode",
+        )
+        # The wait it covers for, as the page shows it (covered_wait).
+        .annotate(
+            **wait_annotations(now=timezone.now(), path="interim_cover_for__", prefix="covered_")
+        )
         .filter(pk=pk)
         .first()
     )
@@ -396,11 +409,21 @@ def with_wait_limit(referrals: QuerySet[Referral], *, now: datetime) -> QuerySet
     """Adds `wait_limit_at`, when the referral's urgency says it should have had first contact
     (settings.STATUTORY_WAIT_LIMITS), and `past_wait_limit`: still no contact after that. In
     the same query, so lists of any length stay one query."""
-    return referrals.annotate(wait_limit_at=wait_limit_at()).annotate(
-        past_wait_limit=ExpressionWrapper(
-            Q(first_contact_at__isnull=True, wait_limit_at__lt=now), output_field=BooleanField()
-        )
-    )
+    return referrals.annotate(**wait_annotations(now=now))
+
+
+def wait_annotations(*, now: datetime, path: str = "", prefix: str = "") -> dict[str, Expression]:
+    """with_wait_limit's two annotations, of the referral itself or of one reached by `path`
+    (named with `prefix`): when it should have had first contact, and whether it is past that
+    with no contact yet."""
+    limit = wait_limit_at(path=path)
+    return {
+        f"{prefix}wait_limit_at": limit,
+        f"{prefix}past_wait_limit": ExpressionWrapper(
+            Q(**{f"{path}first_contact_at__isnull": True}) & Q(LessThan(limit, Value(now))),
+            output_field=BooleanField(),
+        ),
+    }
 
 
 def wait_limit_at(*, path: str = "") -> "ExpressionWrapper[CombinedExpression]":
@@ -433,12 +456,23 @@ def statutory_waits_past_limit(user: User, *, now: datetime | None = None) -> Qu
     return waiting_on_statutory(user, now=now).filter(past_wait_limit=True)  # type: ignore[misc]
 
 
-def wait_of(referral: Referral, *, now: datetime | None = None) -> Referral | None:
-    """A statutory referral as the waiting list shows it (with its limit), for the page of a
-    voluntary referral that covers for it; None once it no longer waits."""
+def covered_wait(referral: Referral, *, now: datetime | None = None) -> Referral | None:
+    """The statutory referral a voluntary referral covers for, as the waiting list shows it
+    (with its limit), for the covering referral's page; None when it covers for none, or once
+    that one no longer waits. Read with the referral by get_referral_for_user (its `covered_`
+    annotations), else here."""
+    covered = referral.interim_cover_for
+    if covered is None:
+        return None
+    if hasattr(referral, "covered_wait_limit_at"):
+        if covered.status not in OPEN_STATUSES:
+            return None
+        covered.wait_limit_at = referral.covered_wait_limit_at  # type: ignore[attr-defined]
+        covered.past_wait_limit = referral.covered_past_wait_limit  # type: ignore[attr-defined]
+        return covered
     return (
         with_wait_limit(
-            Referral.objects.filter(pk=referral.pk, status__in=OPEN_STATUSES),
+            Referral.objects.filter(pk=covered.pk, status__in=OPEN_STATUSES),
             now=now or timezone.now(),
         )
         .select_related("organisation")

@@ -2,8 +2,10 @@
 organisation that raised it, and the referrer's team on behalf of a statutory service."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     BooleanField,
@@ -14,6 +16,7 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.db.models.functions import JSONObject
 from django.http import Http404
 from django.utils import timezone
 
@@ -23,6 +26,7 @@ from commissioning.models import Organisation
 from core.pagination import KeysetPage, SortKey, keyset_page_by
 from referrals.models import (
     Concern,
+    ConcernReply,
     Referral,
     concern_resolved_key,
     concern_stage,
@@ -136,26 +140,20 @@ def concern_addressees_for(
     """The organisations involved in the referral, other than the raiser's own, each with why
     it is involved: the one it went to, the referrer's team, the statutory service whose
     waiting referral it covers for, and the one that declined the need first."""
-    covered_organisation_id = (
-        Referral.objects.filter(pk=referral.interim_cover_for_id)
-        .values_list("organisation_id", flat=True)
-        .first()
-        if referral.interim_cover_for_id
-        else None
-    )
+    # Read with the referral by get_referral_for_user; elsewhere each is read when asked.
+    covered = referral.interim_cover_for
     involved = [
-        (referral.organisation_id, "the referral went to them"),
-        (referral.referrer_organisation_id, "the referrer's team"),
-        (covered_organisation_id, "the patient is waiting for them"),
-        (referral.statutory_declined_by_id, "declined or disputed it first"),
+        (referral.organisation, "the referral went to them"),
+        (referral.referrer_organisation, "the referrer's team"),
+        (covered.organisation if covered else None, "the patient is waiting for them"),
+        (referral.statutory_declined_by, "declined or disputed it first"),
     ]
     own = organisation.pk if organisation is not None else None
-    reasons: dict[int, list[str]] = {}
-    for organisation_id, why in involved:
-        if organisation_id is not None and organisation_id != own:
-            reasons.setdefault(organisation_id, []).append(why)
-    found = Organisation.objects.in_bulk(list(reasons))
-    return [(found[pk], "; ".join(whys)) for pk, whys in reasons.items() if pk in found]
+    reasons: dict[int, tuple[Organisation, list[str]]] = {}
+    for involved_organisation, why in involved:
+        if involved_organisation is not None and involved_organisation.pk != own:
+            reasons.setdefault(involved_organisation.pk, (involved_organisation, []))[1].append(why)
+    return [(found, "; ".join(whys)) for found, whys in reasons.values()]
 
 
 # The concern list's filters, in the order offered; "overdue" is judged when asked.
@@ -235,9 +233,45 @@ def concern_list_page(
     )
 
 
+@dataclass(frozen=True)
+class ReplyShown:
+    written_at: datetime
+    author: str
+    organisation: str
+    text: str
+
+
 def concerns_on_referral(user: User, referral: Referral) -> QuerySet[Concern]:
+    """The concerns on a referral this person may see, each with its replies, oldest first,
+    read in the same query (`replies_shown`): a page with concerns costs no more queries
+    than one without."""
+    replies = (
+        ConcernReply.objects.filter(concern=OuterRef("pk"))
+        .order_by("written_at", "pk")
+        .values(
+            row=JSONObject(
+                written_at=F("written_at"),
+                author=F("author__full_name"),
+                organisation=F("author_organisation__name"),
+                text=F("text"),
+            )
+        )
+    )
     return (
         concerns_in_state(user)
         .filter(referral=referral)
-        .prefetch_related("replies__author", "replies__author_organisation")
+        .annotate(reply_rows=ArraySubquery(replies))
     )
+
+
+def replies_shown(concern: Concern) -> list[ReplyShown]:
+    """concerns_on_referral's replies of one concern, as the page shows them."""
+    return [
+        ReplyShown(
+            written_at=datetime.fromisoformat(row["written_at"]),
+            author=row["author"],
+            organisation=row["organisation"],
+            text=row["text"],
+        )
+        for row in getattr(concern, "reply_rows", None) or []
+    ]

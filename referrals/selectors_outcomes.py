@@ -170,7 +170,11 @@ def episode_on_referral(user: User, referral: Referral) -> EpisodeOnReferral | N
     """None for anyone who may not see episodes of this referral: the page says nothing."""
     if not episode_editable_by(user, referral):
         return None
-    episode = Episode.objects.filter(referral=referral).first()
+    try:
+        # Read with the referral by get_referral_for_user, else here.
+        episode: Episode | None = referral.episode
+    except Episode.DoesNotExist:
+        episode = None
     return EpisodeOnReferral(
         episode=episode, may_open=episode is None and referral.status in EPISODE_STATUSES
     )

@@ -276,6 +276,8 @@ LOGOUT_REDIRECT_URL = "login"
 # Idle expiry: the session's server-side expiry moves on with every request, so it lapses only
 # after this many minutes without one; the cookie itself goes when the browser closes. A shared
 # ward PC left signed in must not stay signed in.
+# Read from the shared cache, kept in the database (core.sessions): no query per request for it.
+SESSION_ENGINE = "core.sessions"
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 # core.middleware.IdleClockMiddleware renews the idle clock, at most once a minute.

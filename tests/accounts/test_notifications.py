@@ -162,6 +162,22 @@ def test_the_bell_costs_one_query_however_many_are_unread(client, icc):
     assert "30 unread notifications" in bell_label(client.get(url))
 
 
+def test_the_bell_is_counted_with_the_signed_in_user_not_by_a_query_of_its_own(client, icc):
+    tell(icc, key="one")
+    tell(icc, key="two")
+    client.force_login(icc)
+    url = reverse("directory")
+    client.get(url)
+
+    with CaptureQueriesContext(connection) as captured:
+        label = bell_label(client.get(url))
+
+    assert "2 unread notifications" in label
+    counts = [q["sql"] for q in captured if 'FROM "accounts_notification"' in q["sql"]]
+    # One statement reads the user and counts their unread notifications inside it.
+    assert len(counts) == 1 and 'FROM "accounts_user"' in counts[0]
+
+
 # --- E-mail
 
 

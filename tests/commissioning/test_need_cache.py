@@ -1,6 +1,6 @@
-"""The need codes kept in the shared cache (commissioning/need_cache.py): read from the database
-once, then from the cache by every page until an administrator changes a code; a page never
-fails for want of the cache."""
+"""The need codes kept in the shared cache (commissioning/need_cache.py, core/kept.py): read
+from the database once, then from the cache by every page until an administrator changes a
+code; a page never fails for want of the cache."""
 
 import pytest
 from django.db import connection
@@ -8,10 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from commissioning import need_cache
 from commissioning.forms import flat_need_choices, need_choices
 from commissioning.models import Need, NeedGroup
 from commissioning.selectors import need_labels
+from core import kept
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +71,8 @@ def test_without_the_cache_the_codes_come_from_the_database(monkeypatch, caplog)
     def refused(*args, **kwargs):
         raise RedisConnectionError("refused")
 
-    monkeypatch.setattr(need_cache.cache, "get", refused)
-    monkeypatch.setattr(need_cache.cache, "set", refused)
+    monkeypatch.setattr(kept.cache, "get", refused)
+    monkeypatch.setattr(kept.cache, "set", refused)
 
     assert need_labels() == dict(Need.objects.values_list("code", "label"))
     assert "unreachable" in caplog.text

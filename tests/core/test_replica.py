@@ -13,6 +13,7 @@ import time_machine
 from axes.models import AccessAttempt
 from celery import shared_task
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
@@ -170,6 +171,7 @@ def test_a_list_reads_its_referrals_from_the_replica_and_the_session_from_the_pr
     client, replica, icc, referral
 ):
     client.force_login(icc)
+    cache.clear()  # so the session is read from the database, as after Redis restarts
 
     with CaptureQueriesContext(connection) as primary, CaptureQueriesContext(replica) as copy:
         response = client.get(reverse("referral_list"))

@@ -252,3 +252,35 @@ def test_a_change_made_meanwhile_by_another_administrator_is_not_overwritten(
     assert ConcernDeadline.objects.get().amount == 12
     with pytest.raises(EditConflict):
         concern_deadlines_set(user=administrator, amounts={"high": 6}, expected={"high": 24})
+
+
+def deadline_reads(queries):
+    return [q for q in queries if 'FROM "referrals_concerndeadline"' in q["sql"]]
+
+
+@pytest.mark.django_db
+def test_the_referral_page_keeps_the_deadlines_until_an_administrator_changes_them(
+    client, administrator, referral, red_cross_lead, western_people
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    page = reverse("referral_detail", args=[referral.pk])
+    client.force_login(red_cross_lead)
+    with CaptureQueriesContext(connection) as first:
+        client.get(page)
+    with CaptureQueriesContext(connection) as kept:
+        assert "Critical: to be acknowledged within 4 hours<" in client.get(page).content.decode()
+    # Another system's change leaves this one's kept amounts alone; this system's drops them.
+    concern_deadlines_set(
+        user=western_people[Role.ADMINISTRATOR], amounts={"critical": 1}, expected={}
+    )
+    assert "within 4 hours<" in client.get(page).content.decode()
+    concern_deadlines_set(user=administrator, amounts={"critical": 2}, expected={})
+
+    with CaptureQueriesContext(connection) as changed:
+        shown = client.get(page).content.decode()
+
+    assert len(deadline_reads(first)) == 1 and deadline_reads(kept) == []
+    assert "Critical: to be acknowledged within 2 hours<" in shown
+    assert len(deadline_reads(changed)) == 1
