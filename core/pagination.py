@@ -13,7 +13,7 @@ one shows nothing that the first page's links would not reach.
 """
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
@@ -62,6 +62,21 @@ def _number(value: object, key: SortKey) -> int:
         return (value - EPOCH) // MICROSECOND
     assert isinstance(value, int)  # a boolean is one too
     return int(value)
+
+
+def in_order(rows: Iterable[M], keys: Sequence[SortKey], *, backwards: bool = False) -> list[M]:
+    """The rows in the order of `keys`, as PostgreSQL would give them: every key holds a
+    number or a time (never null), so the keys' numbers order them the same way. For a few
+    rows of a query of many joined tables, whose ORDER BY makes Django hash every selected
+    column and PostgreSQL sort the joined rows (a referral's concerns: 24 → 12 ms)."""
+
+    def place(row: M) -> tuple[int, ...]:
+        numbers = (_number(getattr(row, key.name), key) for key in keys)
+        return tuple(
+            -number if key.descending else number for key, number in zip(keys, numbers, strict=True)
+        )
+
+    return sorted(rows, key=place, reverse=backwards)
 
 
 def decode_keys(text: str | None, keys: Sequence[SortKey]) -> tuple[object, ...] | None:

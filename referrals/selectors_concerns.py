@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import VSO_ROLES, Role, User
 from accounts.selectors import system_id_of
 from commissioning.models import Organisation
-from core.pagination import KeysetPage, SortKey, keyset_page_by
+from core.pagination import KeysetPage, SortKey, in_order, keyset_page_by
 from referrals.models import (
     Concern,
     ConcernReply,
@@ -241,10 +241,13 @@ class ReplyShown:
     text: str
 
 
-def concerns_on_referral(user: User, referral: Referral) -> QuerySet[Concern]:
-    """The concerns on a referral this person may see, each with its replies, oldest first,
-    read in the same query (`replies_shown`): a page with concerns costs no more queries
-    than one without."""
+def concerns_on_referral(user: User, referral: Referral) -> list[Concern]:
+    """The concerns on a referral this person may see, in the list's order, each with its
+    replies, oldest first, read in the same query (`replies_shown`): a page with concerns
+    costs no more queries than one without. Sorted here, as keyset_page_by sorts a page.
+    None are asked for when get_referral_for_user found the referral has none."""
+    if getattr(referral, "has_concerns", True) is False:
+        return []
     replies = (
         ConcernReply.objects.filter(concern=OuterRef("pk"))
         .order_by("written_at", "pk")
@@ -257,11 +260,13 @@ def concerns_on_referral(user: User, referral: Referral) -> QuerySet[Concern]:
             )
         )
     )
-    return (
+    concerns = (
         concerns_in_state(user)
         .filter(referral=referral)
         .annotate(reply_rows=ArraySubquery(replies))
+        .order_by()
     )
+    return in_order(concerns, CONCERN_LIST_ORDER)
 
 
 def replies_shown(concern: Concern) -> list[ReplyShown]:
