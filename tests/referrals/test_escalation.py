@@ -17,7 +17,7 @@ from referrals.models import Concern
 from referrals.services_concerns import concern_acknowledge, concern_raise, concern_resolve
 from referrals.services_escalation import concerns_escalate_overdue
 from referrals.tasks import escalate_overdue
-from tests.factories import ReferralFactory, UserFactory
+from tests.factories import PatientFactory, ReferralFactory, UserFactory
 
 NOW = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=datetime.UTC)
 DEADLINE = NOW + datetime.timedelta(hours=4)  # critical: 4 clock hours
@@ -32,7 +32,12 @@ def clock():
 @pytest.fixture
 def referral(icc, home_from_hospital):
     return ReferralFactory(
-        referrer=icc, service=home_from_hospital, referred_at=NOW - datetime.timedelta(days=3)
+        referrer=icc,
+        service=home_from_hospital,
+        referred_at=NOW - datetime.timedelta(days=3),
+        # A name no organisation's shares: a random "Cross" was found in "Red Cross", and the
+        # check that no notification names the patient failed by chance.
+        patient=PatientFactory(given_name="Winifred", family_name="Quenby"),
     )
 
 
