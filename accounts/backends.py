@@ -4,7 +4,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import F, Func, IntegerField, OuterRef, Subquery
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Notification
+from accounts.selectors_notifications import unread_of
 
 
 class EmailBackend(ModelBackend):
@@ -24,8 +24,7 @@ class EmailBackend(ModelBackend):
                     TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True).values("pk")
                 ),
                 unread_notifications=Subquery(
-                    Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
-                    .order_by()
+                    unread_of(OuterRef("pk"))
                     .annotate(n=Func(F("pk"), function="COUNT"))
                     .values("n"),
                     output_field=IntegerField(),

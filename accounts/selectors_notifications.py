@@ -1,6 +1,6 @@
 """Reading one's own notifications. Nobody reads another person's: each read is by recipient."""
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.http import Http404
 
 from accounts.models import ALWAYS_EMAILED, EmailPreference, Notification, NotificationKind, User
@@ -11,9 +11,15 @@ def notifications_of(user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient_id=user.pk).order_by("-created_at", "-pk")
 
 
+def unread_of(recipient: int | OuterRef) -> QuerySet[Notification]:
+    """A person's unread notifications: `recipient` is their id, or an OuterRef to it where
+    the bell is counted with the signed-in user (accounts.backends)."""
+    return Notification.objects.filter(recipient_id=recipient, read_at__isnull=True).order_by()
+
+
 def unread_count(user: User) -> int:
     """The bell: one COUNT on the (recipient, read_at) index."""
-    return Notification.objects.filter(recipient_id=user.pk, read_at__isnull=True).count()
+    return unread_of(user.pk).count()
 
 
 def get_notification_for_user(user: User, pk: int) -> Notification:
