@@ -46,8 +46,13 @@ def _generation_key(organisation_id: int) -> str:
     return f"remit-page:{organisation_id}:generation"
 
 
+# Raised when what is kept changes shape, so that a release never reads a page kept by the one
+# before it.
+PAGE_FORMAT = 2
+
+
 def _page_key(organisation_id: int, month: date, today: date) -> str:
-    return f"remit-page:{organisation_id}:{month:%Y-%m}:{today.isoformat()}"
+    return f"remit-page:v{PAGE_FORMAT}:{organisation_id}:{month:%Y-%m}:{today.isoformat()}"
 
 
 def remit_page_cached(

@@ -119,7 +119,12 @@ def _breach_groups(user: User, report: dict[str, Any]) -> list[BreachGroup]:
         .select_related("remit_mark")
         .only("referred_at", "urgency", "status", "remit_mark__clause")
     )
-    found = {referral.pk: referral for referral in behind}
+    found = {}
+    for referral in behind:
+        # Its mark or None, for the page: a missing reverse one-to-one raises, and a template
+        # then lists every name on the referral (dir()) before it gives up, on every row.
+        referral.shown_mark = getattr(referral, "remit_mark", None)  # type: ignore[attr-defined]
+        found[referral.pk] = referral
     return [
         BreachGroup(
             service=row["service"],

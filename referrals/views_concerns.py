@@ -35,12 +35,7 @@ def _list_page(request, query: QueryDict, *, status: int = 200, concern_id=None,
     filter_form = ConcernListForm(query or None)
     state = (filter_form.is_valid() and filter_form.cleaned_data["state"]) or "all"
     page = selectors_concerns.concern_list_page(request.user, state=state, query=query)
-    for concern in page:
-        # Read by the template beside each concern.
-        concern.actions = selectors_concerns.concern_actions_for(request.user, concern)  # type: ignore[attr-defined]
-        if concern.pk == concern_id:
-            concern.reply_form = bound.get("reply_form")  # type: ignore[attr-defined]
-            concern.resolve_form = bound.get("resolve_form")  # type: ignore[attr-defined]
+    referral_page.concerns_with_actions(request.user, page, {"concern_id": concern_id, **bound})
     return render(
         request,
         "referrals/concern_list.html",

@@ -16,6 +16,7 @@ from tests.factories import (
     GoalFactory,
     OutcomeScoreFactory,
     PatientCostFactory,
+    PatientFactory,
     ReferralFactory,
     ServiceFactory,
     SpecificationFactory,
@@ -38,10 +39,13 @@ def clients(service, count: int, *, before: int = 3, after: int = 4, cost=(1000,
     """`count` people with an episode on the service, WEMWBS all `before` then all `after` on
     each of the 14 items, two goals (one met), one input, and their costs."""
     episodes = []
-    for _ in range(count):
+    for number in range(count):
         referral = ReferralFactory(
             service=service,
             status="accepted",
+            # Family names no organisation's or heading's share, so the check that a CSV names
+            # nobody cannot fail by chance the way a random "Cross" once matched "Red Cross".
+            patient=PatientFactory(family_name=f"Quenby{'abcdefghij'[number % 10]}{number}"),
             referred_at=datetime.datetime(2026, 6, 1, 10, 0, tzinfo=datetime.UTC),
         )
         episode = EpisodeFactory(referral=referral, started_on=datetime.date(2026, 6, 2))

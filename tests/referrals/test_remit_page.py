@@ -141,6 +141,25 @@ def test_the_lead_sees_capacity_urgency_and_breaches_of_their_own_services_only(
     assert "Befriending Line" not in html
 
 
+def test_a_breach_marked_at_the_limit_says_so_and_the_others_offer_the_mark(
+    client, red_cross_lead, home_from_hospital, patient, icc, emergency
+):
+    unmarked = ReferralFactory(
+        service=home_from_hospital, patient=patient, referrer=icc,
+        urgency=Urgency.EMERGENCY, referred_at=on(11), out_of_remit=True,
+        override_reason="The ward asked for today.",
+    )  # fmt: skip
+    remit_mark_create(referral=emergency, user=red_cross_lead, clause="urgency")
+    client.force_login(red_cross_lead)
+
+    html = client.get(reverse("remit_page")).content.decode()
+
+    assert "Marked: highest urgency accepted" in html
+    assert f'href="{mark_url(emergency)}"' not in html
+    assert f'href="{mark_url(unmarked)}"' in html
+    assert html.count("Marked: ") == 1
+
+
 def test_another_lead_sees_none_of_the_red_cross_and_cannot_mark_its_referrals(
     client, other_lead, emergency
 ):
