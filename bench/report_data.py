@@ -525,13 +525,16 @@ _CONCERNS_SQL = """
 INSERT INTO {concern} (created_at, updated_at, severity, description, raised_at, acknowledge_by,
                        acknowledged_at, resolved_at, resolution, version, acknowledged_by_id,
                        addressed_to_id, created_by_id, raised_by_id, raised_by_organisation_id,
-                       referral_id, resolved_by_id, updated_by_id)
+                       referral_id, resolved_by_id, updated_by_id, referral_organisation_id,
+                       referral_referrer_id, referral_referrer_organisation_id)
 SELECT k.raised_at, coalesce(res.at, ack.at, k.raised_at), k.severity,
        'Still waiting for the statutory visit; our volunteer is at the limit of the '
        || 'specification.', k.raised_at, k.raised_at + k.ack_window, ack.at, res.at,
        CASE WHEN res.at IS NOT NULL THEN 'Visit arranged; cover handed back.' ELSE '' END, 1,
        CASE WHEN ack.at IS NOT NULL THEN duty.id END, k.addressed_to, lead.id, lead.id,
-       r.organisation_id, r.id, CASE WHEN res.at IS NOT NULL THEN duty.id END, lead.id
+       r.organisation_id, r.id, CASE WHEN res.at IS NOT NULL THEN duty.id END, lead.id,
+       -- The copies the concern's trigger keeps, which the replica role skips.
+       r.organisation_id, r.referrer_id, r.referrer_organisation_id
 FROM {referral} r
 LEFT JOIN {referral} s ON s.id = r.interim_cover_for_id
 CROSS JOIN LATERAL (

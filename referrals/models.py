@@ -509,12 +509,59 @@ def concern_resolved_key() -> Coalesce:
     return Coalesce("resolved_at", Value(EPOCH))
 
 
-@pghistory.track()
+# The copies of the referral's parties on a concern (below): kept by the database, not in its
+# history, which the referral's own history already holds.
+CONCERN_REFERRAL_PARTIES = (
+    "referral_organisation",
+    "referral_referrer",
+    "referral_referrer_organisation",
+)
+
+
+def _concern_list_order() -> tuple:
+    return (concern_stage(), concern_resolved_key().desc(), F("acknowledge_by"), F("id"))
+
+
+@pgtrigger.register(
+    # On every write, whoever writes (a service, a factory, the bench's bulk SQL): the copies
+    # cannot drift from the referral, and no caller need remember them.
+    pgtrigger.Trigger(
+        name="concern_copies_referral_parties",
+        when=pgtrigger.Before,
+        operation=pgtrigger.Insert | pgtrigger.Update,
+        func="""
+            SELECT organisation_id, referrer_id, referrer_organisation_id
+            INTO NEW.referral_organisation_id, NEW.referral_referrer_id,
+                NEW.referral_referrer_organisation_id
+            FROM referrals_referral WHERE id = NEW.referral_id;
+            RETURN NEW;
+        """,
+    )
+)
+@pghistory.track(exclude=list(CONCERN_REFERRAL_PARTIES))
 class Concern(AuditedModel):
     """Raised by a VSO on a referral ("she has waited 19 days for the social-care visit"),
     addressed to an organisation, which must acknowledge it by the deadline."""
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="concerns")
+    # The referral's organisation, referrer and referrer's team, which never change once it is
+    # made, copied by the database (concern_copies_referral_parties) and never set by hand:
+    # who may see a concern is then a range of one of the concern's own indexes, however few
+    # of a large system's concerns are theirs, rather than a walk through the concerns that
+    # reads each one's referral (selectors_concerns._visible_halves).
+    referral_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+    )
+    referral_referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,
+    )
+    referral_referrer_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+    )
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="concerns_raised"
     )
@@ -546,13 +593,20 @@ class Concern(AuditedModel):
         ordering = ["-raised_at"]
         indexes = [
             models.Index(fields=["referral"], name="concern_referral"),
-            # The concern list's order, read a page at a time (referrals.selectors_concerns).
+            # The concern list's order, read a page at a time (referrals.selectors_concerns);
+            # then the same order within each half of who sees a concern (_visible_halves).
+            models.Index(*_concern_list_order(), name="concern_list_order"),
+            models.Index("addressed_to", *_concern_list_order(), name="concern_list_by_addressee"),
             models.Index(
-                concern_stage(),
-                concern_resolved_key().desc(),
-                F("acknowledge_by"),
-                F("id"),
-                name="concern_list_order",
+                "referral_organisation", *_concern_list_order(), name="concern_list_by_organisation"
+            ),
+            models.Index(
+                "referral_referrer", *_concern_list_order(), name="concern_list_by_referrer"
+            ),
+            models.Index(
+                "referral_referrer_organisation",
+                *_concern_list_order(),
+                name="concern_list_by_team",
             ),
             # The dashboards and the lists ask "what is still open, and for whom".
             models.Index(

@@ -67,7 +67,9 @@ def referral_scope(user: User, *, through: str = "") -> Q | None:
     """referrals_visible_to's rule as a condition on a referral, or on the referral reached
     from another model `through` a relation ("referral__"): a row already joined to its
     referral is then checked on that row, where an EXISTS would make PostgreSQL gather every
-    referral the person may see first. None for someone who may see no referral."""
+    referral the person may see first. `through` may also name the prefix of a model's own
+    copies of a referral's organisation, referrer and team ("referral_", as a concern keeps
+    them). None for someone who may see no referral."""
     system_id = system_id_of(user)
     if not user.is_active or system_id is None:
         return None

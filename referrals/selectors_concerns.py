@@ -32,7 +32,12 @@ from referrals.models import (
     concern_resolved_key,
     concern_stage,
 )
-from referrals.selectors import in_referrer_team, referral_scope, referrals_visible_to
+from referrals.selectors import (
+    in_referrer_team,
+    referral_scope,
+    referrals_visible_to,
+    referrer_team_halves,
+)
 
 # The roles that take part in a referral's care; commissioners read, administrators see none.
 CONCERN_ACTOR_ROLES = (Role.ICC, *VSO_ROLES)
@@ -50,11 +55,23 @@ def concerns_visible_to(user: User, *, now: datetime | None = None) -> QuerySet[
 
 
 def _visible_halves(user: User) -> list[Q]:
-    """concerns_visible_to's rule as its halves, each on its own a join PostgreSQL reads a
-    concern at a time: as one OR it would first gather every referral the person may see."""
-    referral_visible = referral_scope(user, through="referral__")
-    # Never an empty list: an OR of no halves would be no condition at all.
-    halves = [Q(pk__in=[]) if referral_visible is None else referral_visible]
+    """concerns_visible_to's rule as its halves, each a range of one of the concern's indexes
+    in the list's order: the rule of who sees a referral (referral_scope) read from the
+    concern's own copies of its referral's parties, the referrer's side as its two halves (as
+    referrals_visible_in_parts), and the concerns addressed to the person's organisation. As
+    one OR, PostgreSQL would walk every concern and read each one's referral."""
+    referral_visible = referral_scope(user, through="referral_")
+    halves = []
+    if referral_visible is None:
+        # Never an empty list: an OR of no halves would be no condition at all.
+        halves.append(Q(pk__in=[]))
+    elif user.role == Role.ICC:
+        # Each half names the index it is a range of; the scope keeps the rule whole.
+        halves += [
+            referral_visible & half for half in referrer_team_halves(user, through="referral_")
+        ]
+    else:
+        halves.append(referral_visible)
     if user.role in CONCERN_ACTOR_ROLES and user.organisation_id:
         halves.append(Q(addressed_to_id=user.organisation_id))
     return halves
@@ -72,7 +89,7 @@ def _in_system(user: User, concerns: QuerySet[Concern]) -> QuerySet[Concern]:
     system_id = system_id_of(user)
     if not user.is_active or user.role == Role.ADMINISTRATOR or system_id is None:
         return concerns.none()
-    return concerns.filter(referral__organisation__system_id=system_id)
+    return concerns.filter(referral_organisation__system_id=system_id)
 
 
 def _concern_rows(user: User, *, now: datetime | None = None) -> QuerySet[Concern]:
@@ -190,9 +207,8 @@ CONCERN_LIST_ORDER = (
     SortKey("pk"),
 )
 CONCERN_PAGE_SIZE = 25
-# Each row of the list is checked in turn against what the person may see (a concern records
-# no organisation of the referral's, only the referral), so a count reads as many rows as it
-# counts: it stops at a few pages, the most anyone reads of it.
+# A count reads as many index entries as it counts: it stops at a few pages, the most anyone
+# reads of this list.
 CONCERN_COUNT_BOUND = 100
 
 

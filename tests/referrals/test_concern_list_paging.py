@@ -279,3 +279,34 @@ def test_which_concerns_a_person_sees_is_checked_on_the_row_not_by_gathering_ref
     ]
     assert len(walks) == 2  # the page's ids and the count: 61 concerns make three pages
     assert not [sql for sql in walks if "EXISTS" in sql]
+
+
+def test_a_concern_keeps_its_referrals_parties_however_it_is_written(
+    on_red_cross, red_cross_worker, social_care, icc, age_concern, other_lead
+):
+    """Who sees a concern is read from its copies of its referral's organisation, referrer and
+    team (selectors_concerns._visible_halves): the database makes them on every write, so a
+    concern written by hand, in bulk, or with wrong copies still carries the referral's."""
+    made = concern(on_red_cross, red_cross_worker, social_care, due=NOW + HOUR)
+    (bulk,) = Concern.objects.bulk_create(
+        [
+            Concern(
+                referral=on_red_cross, raised_by=red_cross_worker,
+                raised_by_organisation=red_cross_worker.organisation, addressed_to=social_care,
+                severity="low", description="Written in bulk.",
+                raised_at=NOW, acknowledge_by=NOW + HOUR,
+            )
+        ]
+    )  # fmt: skip
+    Concern.objects.filter(pk=made.pk).update(
+        referral_organisation=age_concern, referral_referrer=other_lead
+    )
+
+    copies = Concern.objects.filter(pk__in=[made.pk, bulk.pk]).values_list(
+        "referral_organisation", "referral_referrer", "referral_referrer_organisation"
+    )
+
+    expected = (on_red_cross.organisation_id, icc.pk, on_red_cross.referrer_organisation_id)
+    assert list(copies) == [expected, expected]
+    assert not concerns_in_state(other_lead).exists()
+    assert list(concerns_in_state(icc)) == sorted([made, bulk], key=lambda c: c.acknowledge_by)
