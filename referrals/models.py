@@ -307,16 +307,20 @@ class Referral(AuditedModel):
             models.Index(fields=["organisation", "referred_at"], name="referral_org_date"),
             models.Index(fields=["referred_at", "id"], name="referral_date_id"),
             # The waiting list, longest wait first: only the open waits on statutory services,
-            # so the closed ones that make up most of the oldest rows are never read.
+            # so the closed ones that make up most of the oldest rows are never read. Each
+            # carries the id and the organisation (whose system the list checks), so that the
+            # list's count up to its bound reads the index alone, not a table block per wait.
             models.Index(
                 fields=["referrer_organisation", "referred_at"],
+                include=["organisation", "id"],
                 condition=Q(status__in=OPEN_STATUSES) & ~Q(destination_sector=Sector.VOLUNTARY),
-                name="referral_team_waiting",
+                name="referral_waiting_by_team",
             ),
             models.Index(
                 fields=["referrer", "referred_at"],
+                include=["organisation", "id"],
                 condition=Q(status__in=OPEN_STATUSES) & ~Q(destination_sector=Sector.VOLUNTARY),
-                name="referral_referrer_waiting",
+                name="referral_waiting_by_referrer",
             ),
             models.Index(
                 fields=["referred_at", "id"],
