@@ -572,8 +572,9 @@ class Concern(AuditedModel):
     raised_by_organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="concerns_raised"
     )
+    # Indexed by concern_list_by_addressee, which leads with it.
     addressed_to = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="concerns_received"
+        Organisation, on_delete=models.PROTECT, related_name="concerns_received", db_index=False
     )
     severity = models.CharField(max_length=10, choices=ConcernSeverity.choices)
     description = models.TextField()

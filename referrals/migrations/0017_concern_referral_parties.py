@@ -10,6 +10,24 @@ import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
 
+# The concern list's order (referrals.models._concern_list_order), as it was when this was
+# written.
+LIST_ORDER = (
+    models.Case(
+        models.When(resolved_at__isnull=False, then=models.Value(2)),
+        models.When(acknowledged_at__isnull=False, then=models.Value(1)),
+        default=models.Value(0),
+    ),
+    models.OrderBy(
+        django.db.models.functions.comparison.Coalesce(
+            "resolved_at", models.Value(datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.UTC))
+        ),
+        descending=True,
+    ),
+    models.F("acknowledge_by"),
+    models.F("id"),
+)
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -117,20 +135,7 @@ class Migration(migrations.Migration):
             model_name="concern",
             index=models.Index(
                 models.F("addressed_to"),
-                models.Case(
-                    models.When(resolved_at__isnull=False, then=models.Value(2)),
-                    models.When(acknowledged_at__isnull=False, then=models.Value(1)),
-                    default=models.Value(0),
-                ),
-                models.OrderBy(
-                    django.db.models.functions.comparison.Coalesce(
-                        "resolved_at",
-                        models.Value(datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.UTC)),
-                    ),
-                    descending=True,
-                ),
-                models.F("acknowledge_by"),
-                models.F("id"),
+                *LIST_ORDER,
                 name="concern_list_by_addressee",
             ),
         ),
@@ -138,20 +143,7 @@ class Migration(migrations.Migration):
             model_name="concern",
             index=models.Index(
                 models.F("referral_organisation"),
-                models.Case(
-                    models.When(resolved_at__isnull=False, then=models.Value(2)),
-                    models.When(acknowledged_at__isnull=False, then=models.Value(1)),
-                    default=models.Value(0),
-                ),
-                models.OrderBy(
-                    django.db.models.functions.comparison.Coalesce(
-                        "resolved_at",
-                        models.Value(datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.UTC)),
-                    ),
-                    descending=True,
-                ),
-                models.F("acknowledge_by"),
-                models.F("id"),
+                *LIST_ORDER,
                 name="concern_list_by_organisation",
             ),
         ),
@@ -159,20 +151,7 @@ class Migration(migrations.Migration):
             model_name="concern",
             index=models.Index(
                 models.F("referral_referrer"),
-                models.Case(
-                    models.When(resolved_at__isnull=False, then=models.Value(2)),
-                    models.When(acknowledged_at__isnull=False, then=models.Value(1)),
-                    default=models.Value(0),
-                ),
-                models.OrderBy(
-                    django.db.models.functions.comparison.Coalesce(
-                        "resolved_at",
-                        models.Value(datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.UTC)),
-                    ),
-                    descending=True,
-                ),
-                models.F("acknowledge_by"),
-                models.F("id"),
+                *LIST_ORDER,
                 name="concern_list_by_referrer",
             ),
         ),
@@ -180,20 +159,7 @@ class Migration(migrations.Migration):
             model_name="concern",
             index=models.Index(
                 models.F("referral_referrer_organisation"),
-                models.Case(
-                    models.When(resolved_at__isnull=False, then=models.Value(2)),
-                    models.When(acknowledged_at__isnull=False, then=models.Value(1)),
-                    default=models.Value(0),
-                ),
-                models.OrderBy(
-                    django.db.models.functions.comparison.Coalesce(
-                        "resolved_at",
-                        models.Value(datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.UTC)),
-                    ),
-                    descending=True,
-                ),
-                models.F("acknowledge_by"),
-                models.F("id"),
+                *LIST_ORDER,
                 name="concern_list_by_team",
             ),
         ),
